@@ -1,0 +1,154 @@
+/**
+ * Autoregressive generation with an optional KV cache. Prompts of different lengths are left-padded;
+ * positions come from the mask, so padding does not change what a row generates. With the cache each
+ * new token attends to the cached keys: O(context) work per token instead of O(context^2).
+ * @module
+ */
+import { tf } from '../tf';
+import { ConfigError, InputError } from '../errors';
+import type { Rng } from '../ops/random';
+import { attentionBias, checkTokenRows, leftPad } from '../models/batch';
+import type { LayerCache, Transformer } from '../models/transformer';
+import { resolveSampling, sampleFromLogits, type SamplingOptions } from './sampling';
+
+/** Options of {@link TransformerPolicy.generate}. */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to generate per prompt (stop token included). Default `32`. */
+  maxNewTokens?: number;
+  /** Generation of a row ends after it emits any of these ids (the stop token is returned). Default `[]`. */
+  stopTokens?: readonly number[];
+  /** Seed for this call; when omitted the policy's own random stream is used (and advanced). */
+  seed?: number;
+  /** Reuse keys and values of earlier tokens. Default `true`. */
+  useCache?: boolean;
+  /** Called after each generated position with the number done so far (for progress bars). */
+  onToken?: (done: number, total: number) => void;
+}
+
+/** What {@link TransformerPolicy.generate} returns. */
+export interface GenerateResult {
+  /** New tokens per prompt, the stop token included when hit. */
+  tokens: number[][];
+  /** Log-probability of each new token under `softmax(logits / temperature)` (temperature 1 when greedy). */
+  logProbs: number[][];
+}
+
+interface StepState {
+  keyMask: number[][];
+  positions: number[];
+  cache: LayerCache[] | undefined;
+}
+
+function disposeCache(cache: LayerCache[] | undefined): void {
+  cache?.forEach((c) => tf.dispose([c.kT, c.v]));
+}
+
+/** Runs the model on `ids` (the new columns) and returns last-position logits `[B, V]` and the new cache. */
+function runStep(model: Transformer, ids: number[][], state: StepState, keep: boolean): { logits: tf.Tensor2D; cache: LayerCache[] } {
+  const B = ids.length;
+  const T = (ids[0] as number[]).length;
+  const pastLen = state.cache ? (state.cache[0] as LayerCache).kT.shape[2] : 0;
+  const Tk = pastLen + T;
+  const keyMask = new Int32Array(B * Tk);
+  const pos = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const km = state.keyMask[b] as number[];
+    let c = state.positions[b] as number;
+    for (let j = 0; j < Tk; j++) keyMask[b * Tk + j] = km[j] as number;
+    for (let t = 0; t < T; t++) {
+      const m = km[pastLen + t] as number;
+      pos[b * T + t] = c;
+      c += m;
+    }
+  }
+  return tf.tidy(() => {
+    const out = model.forward({
+      ids: tf.tensor1d(ids.flat(), 'int32'),
+      positions: tf.tensor1d(pos, 'int32'),
+      bias: tf.tensor4d(attentionBias(keyMask, B, T, Tk, pastLen), [B, 1, T, Tk]),
+      batch: B,
+      length: T,
+      ...(state.cache ? { cache: state.cache } : {}),
+    });
+    const d = out.hidden.shape[1];
+    const last = tf.reshape(out.hidden, [B, T, d]).slice([0, T - 1, 0], [B, 1, d]).reshape([B, d]) as tf.Tensor2D;
+    return { logits: model.logits(last), cache: keep ? out.cache : [] } as unknown as tf.TensorContainer;
+  }) as unknown as { logits: tf.Tensor2D; cache: LayerCache[] };
+}
+
+/** Validates generate options against the model; returns resolved values. */
+function resolveOptions(model: Transformer, prompts: readonly (readonly number[])[], o: GenerateOptions) {
+  const c = model.config;
+  checkTokenRows(prompts, c.vocabSize, 'prompts');
+  const maxNewTokens = o.maxNewTokens ?? 32;
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
+    throw new ConfigError('maxNewTokens', maxNewTokens, 'must be an integer >= 1');
+  }
+  const longest = Math.max(...prompts.map((p) => p.length));
+  if (longest + maxNewTokens > c.contextLength) {
+    const b = prompts.findIndex((p) => p.length === longest);
+    throw new InputError(`prompts[${b}].length`, longest,
+      `plus maxNewTokens = ${maxNewTokens} exceeds contextLength = ${c.contextLength}; shorten the prompt or lower maxNewTokens`);
+  }
+  const stopTokens = o.stopTokens ?? [];
+  stopTokens.forEach((s, i) => {
+    if (!Number.isInteger(s) || s < 0 || s >= c.vocabSize) throw new ConfigError(`stopTokens[${i}]`, s, `must be a token id in [0, ${c.vocabSize})`);
+  });
+  return { maxNewTokens, stopTokens: new Set(stopTokens), sampling: resolveSampling(o, c.vocabSize), useCache: o.useCache ?? true };
+}
+
+/** Generates continuations of `prompts` (token rows). Leaves no tensors behind. */
+export async function generateTokens(
+  model: Transformer,
+  prompts: readonly (readonly number[])[],
+  options: GenerateOptions,
+  rng: Rng,
+): Promise<GenerateResult> {
+  const { maxNewTokens, stopTokens, sampling, useCache } = resolveOptions(model, prompts, options);
+  const padded = leftPad(prompts, 0);
+  const B = padded.batch;
+  const P = padded.length;
+  const rows: number[][] = [];
+  for (let b = 0; b < B; b++) rows.push(Array.from(padded.ids.subarray(b * P, (b + 1) * P)));
+  const state: StepState = {
+    keyMask: rows.map((_, b) => Array.from(padded.mask.subarray(b * P, (b + 1) * P))),
+    positions: rows.map(() => 0),
+    cache: undefined,
+  };
+  const tokens: number[][] = rows.map(() => []);
+  const logProbs: number[][] = rows.map(() => []);
+  const done = rows.map(() => false);
+  let input = rows;
+  try {
+    for (let step = 0; step < maxNewTokens && done.includes(false); step++) {
+      const { logits, cache } = runStep(model, input, useCache ? state : { ...state, cache: undefined }, useCache);
+      if (useCache) {
+        disposeCache(state.cache);
+        state.cache = cache;
+        state.positions = state.keyMask.map((m) => m.reduce((a, x) => a + x, 0));
+      }
+      const values = await logits.data();
+      logits.dispose();
+      const V = model.config.vocabSize;
+      const next: number[] = [];
+      for (let b = 0; b < B; b++) {
+        if (done[b]) {
+          next.push(0);
+          (state.keyMask[b] as number[]).push(0);
+          continue;
+        }
+        const { token, logProb } = sampleFromLogits(values.subarray(b * V, (b + 1) * V), sampling, rng);
+        (tokens[b] as number[]).push(token);
+        (logProbs[b] as number[]).push(logProb);
+        (state.keyMask[b] as number[]).push(1);
+        next.push(token);
+        if (stopTokens.has(token)) done[b] = true;
+      }
+      input = useCache ? next.map((t) => [t]) : input.map((r, b) => [...r, next[b] as number]);
+      options.onToken?.(step + 1, maxNewTokens);
+    }
+  } finally {
+    disposeCache(state.cache);
+  }
+  return { tokens, logProbs };
+}

@@ -1,0 +1,60 @@
+/**
+ * tfjs-rlhf: the InstructGPT recipe (pretraining, SFT, reward modelling, PPO) for TypeScript, on
+ * TensorFlow.js, in Node and the browser.
+ * @packageDocumentation
+ */
+// Registers tfjs-core's gradients and chained ops before anything else runs.
+import './tf';
+
+// Errors
+export { RlhfError, ConfigError, InputError, FileFormatError, BackendError, NonFiniteError } from './errors';
+
+// Backends
+export { useBackend, isNode } from './backends/use-backend';
+export type { BackendName, UseBackendOptions } from './backends/use-backend';
+
+// Logging
+export { silentLogger, consoleLogger } from './logging/logger';
+export type { Logger, LogLevel } from './logging/logger';
+
+// Randomness
+export { Rng } from './ops/random';
+export type { RngState } from './ops/random';
+
+// Tokenizers
+export { ByteTokenizer } from './tokenizers/byte';
+export { Gpt2Tokenizer } from './tokenizers/gpt2';
+export type { Tokenizer, DecodeOptions } from './tokenizers/tokenizer';
+
+// Models
+export { TransformerPolicy } from './models/policy';
+export type { TokenLogProbOptions } from './models/policy';
+export { Transformer, parameterShapes } from './models/transformer';
+export type { LayerCache, ForwardInputs, ForwardOutputs } from './models/transformer';
+export { PRESETS, presetConfig, resolveConfig } from './models/config';
+export type { TransformerConfig, ResolvedTransformerConfig, TransformerPreset, PresetName } from './models/config';
+export { leftPad, promptResponseBatch, positionIds, attentionBias, MASK_BIAS } from './models/batch';
+export type { PaddedBatch } from './models/batch';
+
+// Generation
+export { sampleFromLogits, logSoftmaxRow } from './generation/sampling';
+export type { SamplingOptions } from './generation/sampling';
+export type { GenerateOptions, GenerateResult } from './generation/generate';
+
+// Checkpoint formats
+export { encodeSafetensors, decodeSafetensors, MAX_SAFETENSORS_HEADER_BYTES } from './io/safetensors';
+export type { NamedTensorData, SafetensorsContents } from './io/safetensors';
+
+// Optimisation
+export { AdamW } from './optim/adamw';
+export type { AdamWOptions, AdamWState, EpsilonPlacement, StateTensor } from './optim/adamw';
+export { clipByGlobalNorm, globalNorm } from './optim/clip';
+export type { ClipResult } from './optim/clip';
+export { constantSchedule, warmupCosineSchedule, linearSchedule } from './optim/schedule';
+export type { LRSchedule, WarmupCosineOptions, LinearScheduleOptions } from './optim/schedule';
+
+// Training
+export { LMTrainer } from './train/lm-trainer';
+export type { LMTrainerOptions, LMStepStats, LMTrainOptions } from './train/lm-trainer';
+export { optimizerStep } from './train/step';
+export type { OptimizerStepOptions, OptimizerStepResult, StepLossFn } from './train/step';

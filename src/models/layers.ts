@@ -1,0 +1,140 @@
+/**
+ * Building blocks with hand-written backward passes. On the wasm backend only plain 2D matMul (no
+ * transpose flags) is fast, so every matmul here, forward and backward, is a plain 2D product with
+ * explicit transposes; batched products are split into 2D ones on wasm.
+ * @internal
+ * @module
+ */
+import { tf } from '../tf';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyGradFunc = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: any, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
+
+/** Whether the current backend prefers split 2D products over batched matmul. */
+function splitBatchedMatmul(): boolean {
+  return false;
+}
+
+/** `x @ w` for 2D tensors, computed as a plain (non-transposed) 2D product on every backend. */
+function mm(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(a, b);
+}
+
+/** `y = x @ w + b` for `x: [N, in]`, `w: [in, out]`, `b: [out]` (GPT-2 Conv1D layout). */
+export const linear = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.add(mm(x, w), b), // [N, out]
+    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [
+        mm(dy, tf.transpose(ws)), //  [N, in]
+        mm(tf.transpose(xs), dy), //  [in, out]
+        tf.sum(dy, 0), //             [out]
+      ];
+    },
+  };
+}) as AnyGradFunc) as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
+
+/** `y = x @ w` without bias, for `x: [N, in]`, `w: [in, out]`. */
+export const matmul2d = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: mm(x, w),
+    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [mm(dy, tf.transpose(ws)), mm(tf.transpose(xs), dy)];
+    },
+  };
+}) as AnyGradFunc) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
+
+function bmmForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (!splitBatchedMatmul() || a.shape[0] === 1) {
+    if (a.shape[0] === 1) return tf.matMul(a.reshape(a.shape.slice(1) as [number, number]), b.reshape(b.shape.slice(1) as [number, number])).expandDims(0);
+    return tf.matMul(a, b);
+  }
+  const as = tf.unstack(a) as tf.Tensor2D[];
+  const bs = tf.unstack(b) as tf.Tensor2D[];
+  return tf.stack(as.map((ai, i) => mm(ai, bs[i] as tf.Tensor2D))) as tf.Tensor3D;
+}
+
+/** Batched product `a @ b` for `a: [G, M, K]`, `b: [G, K, N]` -> `[G, M, N]`. */
+export const bmm = tf.customGrad(((a: tf.Tensor3D, b: tf.Tensor3D, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: bmmForward(a, b),
+    gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => {
+      const [as, bs] = saved as [tf.Tensor3D, tf.Tensor3D];
+      return [
+        bmmForward(dy, tf.transpose(bs, [0, 2, 1])), // [G, M, K]
+        bmmForward(tf.transpose(as, [0, 2, 1]), dy), // [G, K, N]
+      ];
+    },
+  };
+}) as AnyGradFunc) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor3D;
+
+/** Batched product without a gradient (generation path). */
+export function bmmNoGrad(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  return bmmForward(a, b);
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** GELU, tanh approximation (GPT-2's `gelu_new`), with a fused backward. */
+export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const x3 = tf.mul(tf.mul(x, x), x);
+  const th = tf.tanh(tf.mul(tf.add(x, tf.mul(x3, 0.044715)), GELU_C)); // tanh(c (x + a x^3))
+  save([x, th]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(th, 1)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, t] = saved as [tf.Tensor, tf.Tensor];
+      // d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)
+      const sech2 = tf.sub(1, tf.mul(t, t));
+      const inner = tf.mul(tf.add(tf.mul(tf.mul(xs, xs), 3 * 0.044715), 1), GELU_C);
+      const d = tf.add(tf.mul(tf.add(t, 1), 0.5), tf.mul(tf.mul(tf.mul(xs, 0.5), sech2), inner));
+      return [tf.mul(dy, d)];
+    },
+  };
+}) as AnyGradFunc) as (x: tf.Tensor) => tf.Tensor;
+
+/** LayerNorm over the last axis of `x: [N, d]` with a fused backward. */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor2D {
+  return layerNormOp(x, gamma, beta, tf.scalar(eps));
+}
+
+const layerNormOp = tf.customGrad(((x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsT: tf.Scalar, save: tf.GradSaveFunc) => {
+  const d = x.shape[1];
+  const mean = tf.mean(x, 1, true); //                                  [N, 1]
+  const xc = tf.sub(x, mean); //                                         [N, d]
+  const variance = tf.mean(tf.mul(xc, xc), 1, true); //                  [N, 1]
+  const rstd = tf.rsqrt(tf.add(variance, epsT)); //                      [N, 1]
+  const xhat = tf.mul(xc, rstd); //                                      [N, d]
+  save([xhat, rstd, gamma]);
+  return {
+    value: tf.add(tf.mul(xhat, gamma), beta) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+      const [xh, rs, g] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+      const dxhat = tf.mul(dy, g); //                                     [N, d]
+      // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+      const m1 = tf.mean(dxhat, 1, true);
+      const m2 = tf.mean(tf.mul(dxhat, xh), 1, true);
+      const dx = tf.mul(tf.sub(tf.sub(dxhat, m1), tf.mul(xh, m2)), rs);
+      void d;
+      return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0), tf.zerosLike(epsT)];
+    },
+  };
+}) as AnyGradFunc) as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: tf.Tensor) => tf.Tensor2D;
+
+/**
+ * Log-probability of `targets[i]` under row `i` of `logits / temperature`.
+ * `logits: [N, V]`, `targets: N` ids -> `[N]`.
+ */
+export function gatherLogProbs(logits: tf.Tensor2D, targets: ArrayLike<number>, temperature = 1): tf.Tensor1D {
+  const [n, v] = logits.shape;
+  const scaled = temperature === 1 ? logits : tf.div(logits, temperature);
+  const logp = tf.logSoftmax(scaled); //                                 [N, V]
+  const flat = new Int32Array(n);
+  for (let i = 0; i < n; i++) flat[i] = i * v + (targets[i] as number);
+  return tf.gather(tf.reshape(logp, [n * v]), tf.tensor1d(flat, 'int32')) as tf.Tensor1D; // [N]
+}

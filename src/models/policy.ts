@@ -1,0 +1,177 @@
+/**
+ * `TransformerPolicy`: a GPT-style language model as a policy. It scores tokens (log-probs with a
+ * temperature), generates with a KV cache, clones itself (the frozen reference), and saves to
+ * safetensors. It knows nothing of training: trainers use {@link TransformerPolicy.trainableVariables}
+ * and {@link TransformerPolicy.tokenLogProbs}.
+ * @module
+ */
+import { tf } from '../tf';
+import { ConfigError, InputError } from '../errors';
+import { Rng } from '../ops/random';
+import { generateTokens, type GenerateOptions, type GenerateResult } from '../generation/generate';
+import { attentionBias, checkTokenRows, positionIds, promptResponseBatch, type PaddedBatch } from './batch';
+import { decodeWeights, encodeWeights } from './checkpoint';
+import { presetConfig, resolveConfig, type PresetName, type ResolvedTransformerConfig, type TransformerConfig } from './config';
+import { Transformer } from './transformer';
+import { gatherLogProbs } from './layers';
+import { loadWeightsFile, saveWeightsFile } from './files';
+
+/** Options of tensor-level scoring. */
+export interface TokenLogProbOptions {
+  /** First column whose token is scored (>= 1); logits come from column `from - 1`. Default `1`. */
+  from?: number;
+  /** Divide logits by this before the softmax. Default `1`. */
+  temperature?: number;
+  /** Apply dropout (training). Default `false`. */
+  training?: boolean;
+  /** Random stream for dropout. */
+  rng?: Rng;
+}
+
+/** A GPT-style Transformer language model used as a policy. */
+export class TransformerPolicy {
+  /** The validated config with defaults filled in. */
+  readonly config: ResolvedTransformerConfig;
+  /** The decoder (parameters and forward pass). */
+  readonly model: Transformer;
+  private readonly rng: Rng;
+
+  /**
+   * @param config - sizes and options; validated here (throws {@link ConfigError}).
+   * @param weights - initial parameter values by GPT-2 name (copied); default: seeded initialisation.
+   */
+  constructor(config: TransformerConfig, weights?: Map<string, tf.Tensor>) {
+    this.config = resolveConfig(config);
+    this.model = new Transformer(this.config, weights);
+    this.rng = new Rng(this.config.seed + 0x5eed);
+  }
+
+  /** A policy from a named size preset (`tiny`, `micro`, `small`, `gpt2`). */
+  static fromPreset(name: PresetName, vocabSize: number, overrides: Partial<TransformerConfig> = {}): TransformerPolicy {
+    return new TransformerPolicy(presetConfig(name, vocabSize, overrides));
+  }
+
+  /** The trainable variables, always in the same order. */
+  get trainableVariables(): tf.Variable[] {
+    return [...this.model.params.values()];
+  }
+
+  /** Number of scalar parameters. */
+  get parameterCount(): number {
+    return this.model.parameterCount();
+  }
+
+  /**
+   * Log-probabilities `[B, T - from]` of the tokens at columns `from..T-1` of a padded batch (call inside
+   * `tf.tidy`). Padding anywhere is masked out of attention and does not shift positions.
+   */
+  tokenLogProbs(batch: PaddedBatch, options: TokenLogProbOptions = {}): tf.Tensor2D {
+    const { batch: B, length: T } = batch;
+    const from = options.from ?? 1;
+    if (!Number.isInteger(from) || from < 1 || from >= T) throw new InputError('from', from, `must be an integer in [1, ${T - 1}]`);
+    const hidden = this.hidden(batch, options);
+    const d = this.config.dModel;
+    const n = T - from;
+    const h = tf.reshape(tf.slice(tf.reshape(hidden, [B, T, d]), [0, from - 1, 0], [B, n, d]), [B * n, d]); // [B*n, d]
+    const targets = new Int32Array(B * n);
+    for (let b = 0; b < B; b++) targets.set(batch.ids.subarray(b * T + from, (b + 1) * T), b * n);
+    const lp = gatherLogProbs(this.model.logits(h as tf.Tensor2D), targets, options.temperature ?? 1);
+    return tf.reshape(lp, [B, n]);
+  }
+
+  /** Final hidden states `[B*T, d]` of a padded batch (call inside `tf.tidy`). */
+  hidden(batch: PaddedBatch, options: { training?: boolean; rng?: Rng } = {}): tf.Tensor2D {
+    const { batch: B, length: T } = batch;
+    return this.model.forward({
+      ids: tf.tensor1d(batch.ids, 'int32'),
+      positions: tf.tensor1d(positionIds(batch.mask, B, T), 'int32'),
+      bias: tf.tensor4d(attentionBias(batch.mask, B, T, T, 0), [B, 1, T, T]),
+      batch: B,
+      length: T,
+      training: options.training ?? false,
+      ...(options.rng ? { rng: options.rng } : {}),
+    }).hidden;
+  }
+
+  /** Checks that rows fit the context (real tokens per row <= contextLength). */
+  checkLengths(prompts: readonly (readonly number[])[], responses: readonly (readonly number[])[]): void {
+    prompts.forEach((p, b) => {
+      const n = p.length + (responses[b]?.length ?? 0);
+      if (n > this.config.contextLength) {
+        throw new InputError(`prompts[${b}].length + responses[${b}].length`, n, `exceeds contextLength = ${this.config.contextLength}`);
+      }
+    });
+  }
+
+  /**
+   * Log-probabilities of `responses[b]` given `prompts[b]` under `softmax(logits / temperature)`:
+   * one array per row, as long as the response.
+   */
+  async logProbs(
+    prompts: readonly (readonly number[])[],
+    responses: readonly (readonly number[])[],
+    options: { temperature?: number } = {},
+  ): Promise<number[][]> {
+    checkTokenRows(prompts, this.config.vocabSize, 'prompts');
+    checkTokenRows(responses, this.config.vocabSize, 'responses', true);
+    if (responses.length !== prompts.length) throw new InputError('responses.length', responses.length, `must equal prompts.length = ${prompts.length}`);
+    this.checkLengths(prompts, responses);
+    const batch = promptResponseBatch(prompts, responses, 0);
+    if (batch.responseLength === 0) return responses.map(() => []);
+    const lp = tf.tidy(() => this.tokenLogProbs(batch, { from: batch.responseStart, temperature: options.temperature ?? 1 }));
+    const values = await lp.array();
+    lp.dispose();
+    return values.map((row, b) => row.slice(0, (responses[b] as readonly number[]).length));
+  }
+
+  /** Generates continuations of token-id prompts (left-padded as a batch). See {@link GenerateOptions}. */
+  async generate(prompts: readonly (readonly number[])[], options: GenerateOptions = {}): Promise<GenerateResult> {
+    const rng = options.seed === undefined ? this.rng : new Rng(options.seed);
+    return generateTokens(this.model, prompts, options, rng);
+  }
+
+  /** An independent copy (same config and weights), e.g. the frozen reference policy. */
+  clone(): TransformerPolicy {
+    return new TransformerPolicy(this.config, this.model.params);
+  }
+
+  /** Copies the weights of another policy with the same config into this one. */
+  copyWeightsFrom(other: TransformerPolicy): void {
+    for (const [name, v] of this.model.params) {
+      const src = other.model.params.get(name);
+      if (src === undefined || src.shape.join() !== v.shape.join()) throw new ConfigError('other', name, 'policies have different configs');
+      v.assign(src);
+    }
+  }
+
+  /** Weights as safetensors bytes (config in the metadata). Works in browsers. */
+  toSafetensors(): Uint8Array {
+    return encodeWeights(this.model.params, this.config);
+  }
+
+  /** A policy from safetensors bytes; `config` overrides the one stored in the file. Works in browsers. */
+  static fromSafetensors(bytes: Uint8Array, config?: TransformerConfig, file = '<bytes>'): TransformerPolicy {
+    const { config: c, values } = decodeWeights(bytes, config, file);
+    try {
+      return new TransformerPolicy(c, values);
+    } finally {
+      tf.dispose([...values.values()]);
+    }
+  }
+
+  /** Saves `config.json` and `model.safetensors` into `dir` (Node), each written atomically. */
+  async save(dir: string): Promise<void> {
+    await saveWeightsFile(dir, this.toSafetensors(), this.config);
+  }
+
+  /** Loads a policy saved by {@link TransformerPolicy.save} (Node). */
+  static async load(dir: string): Promise<TransformerPolicy> {
+    const { bytes, file, config } = await loadWeightsFile(dir);
+    return TransformerPolicy.fromSafetensors(bytes, config, file);
+  }
+
+  /** Frees the weights. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The GPT-style decoder, in dependency order: parameters -> attention -> MLP -> block -> forward.
+ * Pre-LayerNorm blocks, causal multi-head attention, tanh-GELU MLP, final LayerNorm, LM head tied to
+ * the token embedding by default. Parameter names and layouts follow Hugging Face GPT-2
+ * (`h.0.attn.c_attn.weight` is `[d, 3d]`, Conv1D layout), so GPT-2 weights map one to one.
+ * Shapes: B batch, T query length, Tk key length, d = dModel, H heads, hd = d / H, V vocab.
+ * @module
+ */
+import { tf } from '../tf';
+import { Rng } from '../ops/random';
+import type { ResolvedTransformerConfig } from './config';
+import { bmm, gelu, layerNorm, linear, matmul2d } from './layers';
+
+/** Cached keys (pre-transposed) and values of one layer for incremental decoding. */
+export interface LayerCache {
+  /** Keys, transposed for `q @ kT`: `[B*H, hd, Tk]`. */
+  kT: tf.Tensor3D;
+  /** Values: `[B*H, Tk, hd]`. */
+  v: tf.Tensor3D;
+}
+
+/** Inputs of one forward pass, as tensors (all created by the caller inside the same tidy). */
+export interface ForwardInputs {
+  /** Token ids `[B*T]` int32. */
+  ids: tf.Tensor1D;
+  /** Position ids `[B*T]` int32. */
+  positions: tf.Tensor1D;
+  /** Additive attention bias `[B, 1, T, Tk]` (Tk = cached length + T). */
+  bias: tf.Tensor4D;
+  /** Batch size B. */
+  batch: number;
+  /** Query length T. */
+  length: number;
+  /** Per-layer caches of earlier tokens; omitted for a full pass. */
+  cache?: LayerCache[];
+  /** Apply dropout (training only). */
+  training?: boolean;
+  /** Random stream for dropout seeds. */
+  rng?: Rng;
+}
+
+/** Result of a forward pass: final hidden states and the per-layer caches including these tokens. */
+export interface ForwardOutputs {
+  /** Hidden states after the final LayerNorm, `[B*T, d]`. */
+  hidden: tf.Tensor2D;
+  /** Keys and values of all tokens so far, per layer. */
+  cache: LayerCache[];
+}
+
+/** Ordered GPT-2 parameter names and shapes for a config. */
+export function parameterShapes(c: ResolvedTransformerConfig): [string, number[]][] {
+  const d = c.dModel;
+  const shapes: [string, number[]][] = [['wte.weight', [c.vocabSize, d]], ['wpe.weight', [c.contextLength, d]]];
+  for (let i = 0; i < c.nLayer; i++) {
+    shapes.push(
+      [`h.${i}.ln_1.weight`, [d]], [`h.${i}.ln_1.bias`, [d]],
+      [`h.${i}.attn.c_attn.weight`, [d, 3 * d]], [`h.${i}.attn.c_attn.bias`, [3 * d]],
+      [`h.${i}.attn.c_proj.weight`, [d, d]], [`h.${i}.attn.c_proj.bias`, [d]],
+      [`h.${i}.ln_2.weight`, [d]], [`h.${i}.ln_2.bias`, [d]],
+      [`h.${i}.mlp.c_fc.weight`, [d, c.dMlp]], [`h.${i}.mlp.c_fc.bias`, [c.dMlp]],
+      [`h.${i}.mlp.c_proj.weight`, [c.dMlp, d]], [`h.${i}.mlp.c_proj.bias`, [d]],
+    );
+  }
+  shapes.push(['ln_f.weight', [d]], ['ln_f.bias', [d]]);
+  if (!c.tieEmbeddings) shapes.push(['lm_head.weight', [c.vocabSize, d]]);
+  return shapes;
+}
+
+/** GPT-2 initialisation: N(0, 0.02), residual projections N(0, 0.02 / sqrt(2 nLayer)), LN 1/0, biases 0. */
+export function initialValues(c: ResolvedTransformerConfig, name: string, shape: number[], rng: Rng): Float32Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(size);
+  if (name.endsWith('.bias')) return out;
+  if (name.startsWith('ln_') || name.includes('.ln_')) return out.fill(1);
+  const std = name.endsWith('c_proj.weight') ? 0.02 / Math.sqrt(2 * c.nLayer) : 0.02;
+  for (let i = 0; i < size; i++) out[i] = rng.normal() * std;
+  return out;
+}
+
+/** The decoder: owns its parameters as tf.Variables, knows nothing of training. */
+export class Transformer {
+  /** Parameters by GPT-2 name, in {@link parameterShapes} order. */
+  readonly params: Map<string, tf.Variable>;
+
+  /** @param values - initial values by name; when omitted, initialised from `config.seed`. */
+  constructor(readonly config: ResolvedTransformerConfig, values?: Map<string, tf.Tensor>) {
+    this.params = new Map();
+    const rng = new Rng(config.seed);
+    for (const [name, shape] of parameterShapes(config)) {
+      const given = values?.get(name);
+      const init = given ?? tf.tensor(initialValues(config, name, shape, rng), shape, 'float32');
+      this.params.set(name, tf.variable(init, true, undefined, 'float32'));
+      if (given === undefined) init.dispose();
+    }
+  }
+
+  /** A parameter by name. */
+  p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (v === undefined) throw new Error(`internal: no parameter ${name}`);
+    return v;
+  }
+
+  private dropout(x: tf.Tensor2D, inp: ForwardInputs): tf.Tensor2D {
+    const rate = this.config.dropout;
+    if (!inp.training || rate === 0) return x;
+    return tf.dropout(x, rate, undefined, (inp.rng ?? new Rng(0)).nextUint32()) as tf.Tensor2D;
+  }
+
+  /** Causal self-attention of layer `i` on `x: [B*T, d]`; returns output and the extended cache. */
+  private attention(i: number, x: tf.Tensor2D, inp: ForwardInputs): { y: tf.Tensor2D; cache: LayerCache } {
+    const { batch: B, length: T } = inp;
+    const { nHead: H, headDim: hd, dModel: d } = this.config;
+    const qkv = linear(x, this.p(`h.${i}.attn.c_attn.weight`), this.p(`h.${i}.attn.c_attn.bias`)); // [B*T, 3d]
+    const heads = (cols: tf.Tensor) => tf.reshape(cols, [B, T, H, hd]); //                           [B, T, H, hd]
+    const q = tf.reshape(tf.transpose(heads(tf.slice(qkv, [0, 0], [-1, d])), [0, 2, 1, 3]), [B * H, T, hd]);
+    const kNew = tf.reshape(tf.transpose(heads(tf.slice(qkv, [0, d], [-1, d])), [0, 2, 3, 1]), [B * H, hd, T]);
+    const vNew = tf.reshape(tf.transpose(heads(tf.slice(qkv, [0, 2 * d], [-1, d])), [0, 2, 1, 3]), [B * H, T, hd]);
+    const past = inp.cache?.[i];
+    const kT = (past ? tf.concat([past.kT, kNew], 2) : kNew) as tf.Tensor3D; //                       [B*H, hd, Tk]
+    const v = (past ? tf.concat([past.v, vNew], 1) : vNew) as tf.Tensor3D; //                         [B*H, Tk, hd]
+    const Tk = kT.shape[2];
+    const scores = bmm(tf.mul(q, 1 / Math.sqrt(hd)), kT); //                                            [B*H, T, Tk]
+    const biased = tf.add(tf.reshape(scores, [B, H, T, Tk]), inp.bias); //                              [B, H, T, Tk]
+    const att = tf.reshape(tf.softmax(biased), [B * H, T, Tk]); //                                      [B*H, T, Tk]
+    const yh = bmm(att, v); //                                                                          [B*H, T, hd]
+    const y = tf.reshape(tf.transpose(tf.reshape(yh, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, d]); //    [B*T, d]
+    const out = linear(y, this.p(`h.${i}.attn.c_proj.weight`), this.p(`h.${i}.attn.c_proj.bias`)); // [B*T, d]
+    return { y: out, cache: { kT, v } };
+  }
+
+  /** Position-wise MLP of layer `i`: `[B*T, d] -> [B*T, d]`. */
+  private mlp(i: number, x: tf.Tensor2D): tf.Tensor2D {
+    const hid = gelu(linear(x, this.p(`h.${i}.mlp.c_fc.weight`), this.p(`h.${i}.mlp.c_fc.bias`))) as tf.Tensor2D; // [B*T, dMlp]
+    return linear(hid, this.p(`h.${i}.mlp.c_proj.weight`), this.p(`h.${i}.mlp.c_proj.bias`)); //                  [B*T, d]
+  }
+
+  /** Pre-LN block: `x + attn(ln_1(x))`, then `x + mlp(ln_2(x))`. */
+  private block(i: number, x: tf.Tensor2D, inp: ForwardInputs): { x: tf.Tensor2D; cache: LayerCache } {
+    const eps = this.config.layerNormEpsilon;
+    const a = this.attention(i, layerNorm(x, this.p(`h.${i}.ln_1.weight`), this.p(`h.${i}.ln_1.bias`), eps), inp);
+    const x1 = tf.add(x, this.dropout(a.y, inp)) as tf.Tensor2D; //                                      [B*T, d]
+    const m = this.mlp(i, layerNorm(x1, this.p(`h.${i}.ln_2.weight`), this.p(`h.${i}.ln_2.bias`), eps));
+    return { x: tf.add(x1, this.dropout(m, inp)) as tf.Tensor2D, cache: a.cache };
+  }
+
+  /** Embeddings -> blocks -> final LayerNorm. Call inside `tf.tidy`. */
+  forward(inp: ForwardInputs): ForwardOutputs {
+    const tok = tf.gather(this.p('wte.weight'), inp.ids) as tf.Tensor2D; //   [B*T, d]
+    const pos = tf.gather(this.p('wpe.weight'), inp.positions) as tf.Tensor2D; // [B*T, d]
+    let x = this.dropout(tf.add(tok, pos) as tf.Tensor2D, inp);
+    const cache: LayerCache[] = [];
+    for (let i = 0; i < this.config.nLayer; i++) {
+      const r = this.block(i, x, inp);
+      x = r.x;
+      cache.push(r.cache);
+    }
+    const eps = this.config.layerNormEpsilon;
+    return { hidden: layerNorm(x, this.p('ln_f.weight'), this.p('ln_f.bias'), eps), cache }; // [B*T, d]
+  }
+
+  /** LM head: hidden `[N, d]` -> logits `[N, V]`. */
+  logits(hidden: tf.Tensor2D): tf.Tensor2D {
+    const w = this.config.tieEmbeddings ? this.p('wte.weight') : this.p('lm_head.weight'); // [V, d]
+    return matmul2d(hidden, tf.transpose(w)); //                                             [N, V]
+  }
+
+  /** Number of scalar parameters (tied embeddings counted once). */
+  parameterCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  /** Frees every parameter. */
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * AdamW: Adam with decoupled weight decay (Loshchilov & Hutter, "Decoupled Weight Decay
+ * Regularization", 2019), over a fixed, ordered list of variables. TensorFlow.js has no AdamW, and
+ * its `AdamOptimizer` keys moments by position in an opaque way; this optimizer keeps its moments in
+ * the same order as the variables it was given, and exports them as plain `Float32Array`s so they can
+ * be saved in a checkpoint (e.g. safetensors) and restored exactly.
+ * @module
+ */
+import { tf } from '../tf';
+import { ConfigError, InputError, RlhfError } from '../errors';
+
+/**
+ * Where epsilon enters the update.
+ *
+ * - `'pytorch'`: `update = lr * m̂ / (sqrt(v̂) + eps)` with `m̂ = m / (1 - beta1^t)` and
+ *   `v̂ = v / (1 - beta2^t)` (PyTorch `torch.optim.AdamW`, the Adam paper's Algorithm 1).
+ * - `'tf1'`: `lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)`, `update = lr_t * m / (sqrt(v) + eps)`
+ *   (TensorFlow 1 `tf.train.AdamOptimizer`, the paper's "epsilon hat" form). Here eps is added to
+ *   the uncorrected `sqrt(v)`, which is small early in training, so with the same eps the TF1 form
+ *   gives smaller early updates; the two agree as `t` grows.
+ */
+export type EpsilonPlacement = 'pytorch' | 'tf1';
+
+/** Options of {@link AdamW}. */
+export interface AdamWOptions {
+  /** Learning rate used when {@link AdamW.applyGradients} gets no override; finite, >= 0. Default `1e-3`. */
+  learningRate?: number;
+  /** Decay rate of the first-moment (mean) estimate, in [0, 1). Default `0.9`. */
+  beta1?: number;
+  /** Decay rate of the second-moment (uncentred variance) estimate, in [0, 1). Default `0.999`. */
+  beta2?: number;
+  /** Term added to the denominator for numerical stability; finite, > 0. Default `1e-8`. */
+  epsilon?: number;
+  /** Where epsilon enters the update; see {@link EpsilonPlacement}. Default `'pytorch'`. */
+  epsilonPlacement?: EpsilonPlacement;
+  /** Decoupled weight decay coefficient: each step `w -= lr * weightDecay * w`; finite, >= 0. Default `0`. */
+  weightDecay?: number;
+  /**
+   * Which variables weight decay applies to, given each variable and its index in the list.
+   * Default: variables of rank >= 2 (matrices, embeddings), so biases and norm gains are not decayed.
+   */
+  decayMask?: (v: tf.Variable, index: number) => boolean;
+}
+
+/** One tensor of an exported optimizer state: plain data, ready to be written to a checkpoint. */
+export interface StateTensor {
+  /** Element type; always `'float32'`. */
+  dtype: 'float32';
+  /** Shape of the tensor. */
+  shape: number[];
+  /** Row-major values; length is the product of `shape`. */
+  data: Float32Array;
+}
+
+/**
+ * The full state of an {@link AdamW}: the step count and, for variable `i`, the first moment under
+ * key `m.{i}` and the second moment under key `v.{i}`.
+ */
+export interface AdamWState {
+  /** Number of updates applied so far. */
+  step: number;
+  /** Moments keyed `m.{i}` and `v.{i}`, one pair per variable, in variable order. */
+  tensors: Record<string, StateTensor>;
+}
+
+type Resolved = Required<Omit<AdamWOptions, 'decayMask'>>;
+
+function checkRange(param: string, v: unknown, lo: number, hi: number | null, loOpen: boolean): number {
+  const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hi === null || v < hi);
+  if (ok) return v as number;
+  const range = `${loOpen ? '>' : '>='} ${lo}${hi === null ? '' : ` and < ${hi}`}`;
+  throw new ConfigError(`AdamWOptions.${param}`, v, `must be a finite number ${range}`);
+}
+
+function resolveOptions(o: AdamWOptions): Resolved {
+  const placement = o.epsilonPlacement ?? 'pytorch';
+  if (placement !== 'pytorch' && placement !== 'tf1') {
+    throw new ConfigError('AdamWOptions.epsilonPlacement', placement, "must be 'pytorch' or 'tf1'");
+  }
+  if (o.decayMask !== undefined && typeof o.decayMask !== 'function') {
+    throw new ConfigError('AdamWOptions.decayMask', o.decayMask, 'must be a function (variable, index) => boolean');
+  }
+  return {
+    learningRate: checkRange('learningRate', o.learningRate ?? 1e-3, 0, null, false),
+    beta1: checkRange('beta1', o.beta1 ?? 0.9, 0, 1, false),
+    beta2: checkRange('beta2', o.beta2 ?? 0.999, 0, 1, false),
+    epsilon: checkRange('epsilon', o.epsilon ?? 1e-8, 0, null, true),
+    epsilonPlacement: placement,
+    weightDecay: checkRange('weightDecay', o.weightDecay ?? 0, 0, null, false),
+  };
+}
+
+function checkStateTensor(key: string, st: StateTensor | undefined, shape: readonly number[]): void {
+  const p = `state.tensors["${key}"]`;
+  if (typeof st !== 'object' || st === null) throw new InputError(p, st, 'is missing');
+  if (st.dtype !== 'float32') throw new InputError(`${p}.dtype`, st.dtype, "must be 'float32'");
+  if (!Array.isArray(st.shape) || !sameShape(st.shape, shape)) {
+    throw new InputError(`${p}.shape`, st.shape, `must equal the variable's shape [${shape.join(', ')}]`);
+  }
+  const size = shape.reduce((acc, d) => acc * d, 1);
+  if (!(st.data instanceof Float32Array) || st.data.length !== size) {
+    const got = st.data instanceof Float32Array ? st.data.length : typeof st.data;
+    throw new InputError(`${p}.data`, got, `must be a Float32Array of length ${size}`);
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Adam with decoupled weight decay over a fixed, ordered list of `tf.Variable`s.
+ *
+ * Each step, for variable `w` with gradient `g` (t counted from 1):
+ * `m = beta1*m + (1-beta1)*g`, `v = beta2*v + (1-beta2)*g²`, then
+ * `w = w*(1 - lr*weightDecay) - update` with `update` as described in {@link EpsilonPlacement}
+ * (the decay factor is 1 for variables excluded by `decayMask`). Moments are non-trainable
+ * variables created on the first update (or on {@link AdamW.importState}); free them with
+ * {@link AdamW.dispose}.
+ *
+ * @example
+ * ```ts
+ * const opt = new AdamW(model.trainableVariables, { learningRate: 3e-4, weightDecay: 0.1 });
+ * opt.applyGradients(grads, schedule(opt.step));
+ * ```
+ */
+export class AdamW {
+  private readonly vars: readonly tf.Variable[];
+  private readonly opts: Resolved;
+  private readonly decayed: readonly boolean[];
+  private m: tf.Variable[] | null = null;
+  private v: tf.Variable[] | null = null;
+  private t = 0;
+  private disposed = false;
+
+  /**
+   * @param variables - the variables to update, in the order gradients will be given; float32.
+   * @param options - hyperparameters; see {@link AdamWOptions}. Validated here (throws {@link ConfigError}).
+   */
+  constructor(variables: readonly tf.Variable[], options: AdamWOptions = {}) {
+    if (!Array.isArray(variables)) throw new ConfigError('variables', variables, 'must be an array of tf.Variable');
+    variables.forEach((x, i) => {
+      const ok = x instanceof tf.Variable && x.dtype === 'float32';
+      if (!ok) throw new ConfigError(`variables[${i}]`, x?.dtype ?? x, 'must be a float32 tf.Variable');
+    });
+    this.opts = resolveOptions(options);
+    this.vars = [...variables];
+    const mask = options.decayMask ?? ((x: tf.Variable) => x.rank >= 2);
+    this.decayed = this.vars.map((x, i) => mask(x, i) === true);
+  }
+
+  /** Number of updates applied so far (0 before the first {@link AdamW.applyGradients}). */
+  get step(): number {
+    return this.t;
+  }
+
+  /** The default learning rate (used when {@link AdamW.applyGradients} gets no override). */
+  get learningRate(): number {
+    return this.opts.learningRate;
+  }
+
+  /** The variables this optimizer updates, in order. */
+  get variables(): readonly tf.Variable[] {
+    return this.vars;
+  }
+
+  /** Whether weight decay applies to each variable, in variable order (the resolved `decayMask`). */
+  get decayFlags(): readonly boolean[] {
+    return this.decayed;
+  }
+
+  /**
+   * Apply one update. Runs a fixed handful of tf ops per variable and leaves no tensors behind;
+   * `grads` are not disposed.
+   * @param grads - one gradient per variable, same order and shape as the variables.
+   * @param learningRate - this step's learning rate (e.g. from a schedule); default: the option's.
+   * @throws {@link InputError} if the gradients do not match the variables or the rate is invalid.
+   */
+  applyGradients(grads: readonly tf.Tensor[], learningRate?: number): void {
+    this.assertLive();
+    const lr = learningRate ?? this.opts.learningRate;
+    if (!(typeof lr === 'number' && Number.isFinite(lr) && lr >= 0)) {
+      throw new InputError('learningRate', lr, 'must be a finite number >= 0');
+    }
+    this.checkGrads(grads);
+    const [ms, vs] = this.ensureMoments();
+    const { beta1, beta2, epsilon, epsilonPlacement, weightDecay } = this.opts;
+    const t = this.t + 1;
+    const sqrtBc2 = Math.sqrt(1 - beta2 ** t);
+    // Both placements reduce to  update = a * m / (sqrt(v) + e)  with scalar a and e:
+    // pytorch: (lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps) = (lr*sqrt(bc2)/bc1) * m / (sqrt(v) + eps*sqrt(bc2)).
+    const stepSize = (lr * sqrtBc2) / (1 - beta1 ** t);
+    const eps = epsilonPlacement === 'pytorch' ? epsilon * sqrtBc2 : epsilon;
+    tf.tidy(() => {
+      const c1 = tf.scalar(1 - beta1);
+      const c2 = tf.scalar(1 - beta2);
+      const a = tf.scalar(stepSize);
+      const e = tf.scalar(eps);
+      const d = weightDecay > 0 ? tf.scalar(1 - lr * weightDecay) : null;
+      for (let i = 0; i < this.vars.length; i++) {
+        const w = this.vars[i] as tf.Variable;
+        const m = ms[i] as tf.Variable;
+        const v = vs[i] as tf.Variable;
+        const g = grads[i] as tf.Tensor;
+        const mNew = m.add(g.sub(m).mul(c1));
+        const vNew = v.add(g.square().sub(v).mul(c2));
+        const update = mNew.mul(a).div(vNew.sqrt().add(e));
+        const base = d !== null && this.decayed[i] === true ? w.mul(d) : w;
+        m.assign(mNew);
+        v.assign(vNew);
+        w.assign(base.sub(update));
+      }
+    });
+    this.t = t;
+  }
+
+  /**
+   * The step count and moments as plain typed arrays (copies), for checkpoints. Before the first
+   * update the moments are zeros. Reads tensor data synchronously.
+   */
+  exportState(): AdamWState {
+    this.assertLive();
+    const tensors: Record<string, StateTensor> = {};
+    const read = (xs: tf.Variable[] | null, w: tf.Variable, i: number): StateTensor => ({
+      dtype: 'float32',
+      shape: [...w.shape],
+      data: xs ? Float32Array.from((xs[i] as tf.Variable).dataSync()) : new Float32Array(w.size),
+    });
+    this.vars.forEach((w, i) => {
+      tensors[`m.${i}`] = read(this.m, w, i);
+      tensors[`v.${i}`] = read(this.v, w, i);
+    });
+    return { step: this.t, tensors };
+  }
+
+  /**
+   * Restore a state produced by {@link AdamW.exportState} (of an optimizer over variables of the same
+   * shapes, in the same order). Everything is validated before anything changes; the data is copied.
+   * @throws {@link InputError} naming the offending key if the step, a key, dtype, shape or length mismatches.
+   */
+  importState(state: AdamWState): void {
+    this.assertLive();
+    const step = state?.step;
+    if (!(typeof step === 'number' && Number.isInteger(step) && step >= 0)) {
+      throw new InputError('state.step', step, 'must be an integer >= 0');
+    }
+    const tensors = state.tensors;
+    if (typeof tensors !== 'object' || tensors === null) {
+      throw new InputError('state.tensors', tensors, 'must be an object of tensors keyed m.{i} and v.{i}');
+    }
+    const keys = this.vars.flatMap((_, i) => [`m.${i}`, `v.${i}`]);
+    keys.forEach((k, j) => checkStateTensor(k, tensors[k], (this.vars[j >> 1] as tf.Variable).shape));
+    const extra = Object.keys(tensors).find((k) => !keys.includes(k));
+    if (extra !== undefined) {
+      throw new InputError('state.tensors', extra, `unexpected key: this optimizer has ${this.vars.length} variables`);
+    }
+    const [ms, vs] = this.ensureMoments();
+    const load = (x: tf.Variable, key: string): void =>
+      tf.tidy(() => x.assign(tf.tensor((tensors[key] as StateTensor).data.slice(), x.shape, 'float32')));
+    ms.forEach((x, i) => load(x, `m.${i}`));
+    vs.forEach((x, i) => load(x, `v.${i}`));
+    this.t = step;
+  }
+
+  /** Free the moment variables. The optimizer cannot be used afterwards; the variables it updated are untouched. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.m?.forEach((x) => x.dispose());
+    this.v?.forEach((x) => x.dispose());
+    this.m = null;
+    this.v = null;
+    this.disposed = true;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new RlhfError('AdamW: the optimizer has been disposed');
+  }
+
+  private checkGrads(grads: readonly tf.Tensor[]): void {
+    if (!Array.isArray(grads) || grads.length !== this.vars.length) {
+      const n = Array.isArray(grads) ? grads.length : grads;
+      throw new InputError('grads.length', n, `must equal the number of variables (${this.vars.length})`);
+    }
+    grads.forEach((g, i) => {
+      const w = this.vars[i] as tf.Variable;
+      if (!(g instanceof tf.Tensor) || g.isDisposed) throw new InputError(`grads[${i}]`, g, 'must be a live tf.Tensor');
+      if (g.dtype !== 'float32') throw new InputError(`grads[${i}].dtype`, g.dtype, "must be 'float32'");
+      if (!sameShape(g.shape, w.shape)) {
+        throw new InputError(`grads[${i}].shape`, g.shape, `must equal the variable's shape [${w.shape.join(', ')}]`);
+      }
+    });
+  }
+
+  private ensureMoments(): [tf.Variable[], tf.Variable[]] {
+    if (this.m === null || this.v === null) {
+      const zeros = (w: tf.Variable): tf.Variable => tf.tidy(() => tf.variable(tf.zeros(w.shape, 'float32'), false));
+      this.m = this.vars.map(zeros);
+      this.v = this.vars.map(zeros);
+    }
+    return [this.m, this.v];
+  }
+}

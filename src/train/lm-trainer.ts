@@ -1,0 +1,185 @@
+/**
+ * Next-token-prediction training on raw text (the pretraining stage): random windows from a token
+ * stream, AdamW with decoupled weight decay, linear warmup + cosine decay, global-norm clipping.
+ * @module
+ */
+import { tf } from '../tf';
+import { ConfigError, InputError } from '../errors';
+import type { Logger } from '../logging/logger';
+import { silentLogger } from '../logging/logger';
+import { Rng } from '../ops/random';
+import { AdamW } from '../optim/adamw';
+import { warmupCosineSchedule, type LRSchedule } from '../optim/schedule';
+import type { PaddedBatch } from '../models/batch';
+import type { TransformerPolicy } from '../models/policy';
+import { optimizerStep } from './step';
+import { checkNumber, checkInteger } from './validate';
+
+/** Options of {@link LMTrainer}. */
+export interface LMTrainerOptions {
+  /** The model to train (updated in place). Required. */
+  policy: TransformerPolicy;
+  /** Peak learning rate. Default `1e-3`. */
+  learningRate?: number;
+  /** Sequences per step. Default `8`. */
+  batchSize?: number;
+  /** Tokens per sequence (inputs; one more token is read for the targets). Default: `contextLength`. */
+  sequenceLength?: number;
+  /** Linear warmup steps. Default `20`. */
+  warmupSteps?: number;
+  /** Steps over which the cosine decays to `minLearningRate` (set it to the planned total). Default `1000`. */
+  decaySteps?: number;
+  /** Floor of the cosine schedule. Default `learningRate / 10`. */
+  minLearningRate?: number;
+  /** Decoupled weight decay, applied to matrices only. Default `0.1`. */
+  weightDecay?: number;
+  /** Adam beta1. Default `0.9`. */
+  beta1?: number;
+  /** Adam beta2. Default `0.95`. */
+  beta2?: number;
+  /** Adam epsilon (PyTorch placement). Default `1e-8`. */
+  adamEpsilon?: number;
+  /** Clip the global gradient norm to this. Default `1.0`. */
+  maxGradNorm?: number;
+  /** Seed of the window sampler and dropout. Default `0`. */
+  seed?: number;
+  /** Receives progress messages. Default: silent. */
+  logger?: Logger;
+}
+
+/** One entry of the training history. */
+export interface LMStepStats {
+  /** 1-based step number. */
+  step: number;
+  /** Mean next-token cross-entropy (nats) of the batch before the update. */
+  loss: number;
+  /** Learning rate used. */
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Training tokens per second of this step. */
+  tokensPerSecond: number;
+}
+
+/** Options of {@link LMTrainer.train}. */
+export interface LMTrainOptions {
+  /** Number of optimisation steps. Required. */
+  steps: number;
+  /** Called after every step. */
+  onStep?: (stats: LMStepStats) => void | Promise<void>;
+}
+
+/** Trains a {@link TransformerPolicy} to predict the next token of a token stream. */
+export class LMTrainer {
+  private readonly policy: TransformerPolicy;
+  private readonly opt: AdamW;
+  private readonly schedule: LRSchedule;
+  private readonly rng: Rng;
+  private readonly batchSize: number;
+  private readonly seqLen: number;
+  private readonly maxGradNorm: number;
+  private readonly logger: Logger;
+  private stepCount = 0;
+
+  /** Validates options (throws {@link ConfigError}) and creates the optimizer. */
+  constructor(options: LMTrainerOptions) {
+    const { policy } = options;
+    if (policy === undefined) throw new ConfigError('LMTrainerOptions.policy', policy, 'is required');
+    this.policy = policy;
+    const lr = checkNumber('LMTrainerOptions.learningRate', options.learningRate ?? 1e-3, { gt: 0 });
+    this.batchSize = checkInteger('LMTrainerOptions.batchSize', options.batchSize ?? 8, 1);
+    this.seqLen = checkInteger('LMTrainerOptions.sequenceLength', options.sequenceLength ?? policy.config.contextLength, 1);
+    if (this.seqLen > policy.config.contextLength) {
+      throw new ConfigError('LMTrainerOptions.sequenceLength', this.seqLen, `must be <= contextLength = ${policy.config.contextLength}`);
+    }
+    const warmupSteps = checkInteger('LMTrainerOptions.warmupSteps', options.warmupSteps ?? 20, 0);
+    const decaySteps = checkInteger('LMTrainerOptions.decaySteps', options.decaySteps ?? 1000, Math.max(1, warmupSteps));
+    const minLr = checkNumber('LMTrainerOptions.minLearningRate', options.minLearningRate ?? lr / 10, { ge: 0, le: lr });
+    this.schedule = warmupCosineSchedule({ peak: lr, warmupSteps, totalSteps: decaySteps, minLr });
+    this.maxGradNorm = checkNumber('LMTrainerOptions.maxGradNorm', options.maxGradNorm ?? 1, { gt: 0 });
+    this.opt = new AdamW(policy.trainableVariables, {
+      learningRate: lr,
+      weightDecay: options.weightDecay ?? 0.1,
+      beta1: options.beta1 ?? 0.9,
+      beta2: options.beta2 ?? 0.95,
+      epsilon: options.adamEpsilon ?? 1e-8,
+    });
+    this.rng = new Rng(options.seed ?? 0);
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Steps taken so far. */
+  get step(): number {
+    return this.stepCount;
+  }
+
+  /** A batch of `batchSize` random windows of `sequenceLength + 1` tokens. */
+  private sampleBatch(tokens: ArrayLike<number>): PaddedBatch {
+    const L = this.seqLen + 1;
+    const B = this.batchSize;
+    const ids = new Int32Array(B * L);
+    for (let b = 0; b < B; b++) {
+      const start = this.rng.int(tokens.length - L + 1);
+      for (let t = 0; t < L; t++) ids[b * L + t] = tokens[start + t] as number;
+    }
+    return { ids, mask: new Int32Array(B * L).fill(1), batch: B, length: L };
+  }
+
+  private checkTokens(tokens: ArrayLike<number>): void {
+    if (tokens.length < this.seqLen + 1) {
+      throw new InputError('tokens.length', tokens.length, `must be at least sequenceLength + 1 = ${this.seqLen + 1}`);
+    }
+    const V = this.policy.config.vocabSize;
+    for (let i = 0; i < tokens.length; i++) {
+      const id = tokens[i] as number;
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new InputError(`tokens[${i}]`, id, `must be a token id in [0, ${V})`);
+    }
+  }
+
+  /** Runs `steps` optimisation steps on random windows of `tokens`; returns the per-step history. */
+  async train(tokens: ArrayLike<number>, options: LMTrainOptions): Promise<LMStepStats[]> {
+    const steps = checkInteger('steps', options.steps, 1);
+    this.checkTokens(tokens);
+    const history: LMStepStats[] = [];
+    for (let i = 0; i < steps; i++) {
+      const batch = this.sampleBatch(tokens);
+      const lr = this.schedule(this.stepCount);
+      const t0 = performance.now();
+      const r = await optimizerStep(this.opt, () => ({ loss: this.lossOf(batch, true) }), {
+        maxGradNorm: this.maxGradNorm, learningRate: lr, where: `LMTrainer step ${this.stepCount + 1}`,
+      });
+      this.stepCount++;
+      const dt = (performance.now() - t0) / 1000;
+      const stats: LMStepStats = { step: this.stepCount, loss: r.loss, lr, gradNorm: r.gradNorm, tokensPerSecond: (batch.batch * this.seqLen) / dt };
+      history.push(stats);
+      this.logger.log('info', 'lm step', { ...stats });
+      await options.onStep?.(stats);
+    }
+    return history;
+  }
+
+  /** Mean cross-entropy of a batch (scalar, inside the caller's tidy). */
+  private lossOf(batch: PaddedBatch, training: boolean): tf.Scalar {
+    return tf.neg(tf.mean(this.policy.tokenLogProbs(batch, { from: 1, training, rng: this.rng }))) as tf.Scalar;
+  }
+
+  /** Mean next-token loss and perplexity over consecutive windows covering `tokens` (no dropout). */
+  async evaluate(tokens: ArrayLike<number>, options: { maxWindows?: number } = {}): Promise<{ loss: number; perplexity: number }> {
+    this.checkTokens(tokens);
+    const L = this.seqLen + 1;
+    const windows = Math.min(Math.floor((tokens.length - 1) / this.seqLen), options.maxWindows ?? Infinity);
+    let total = 0;
+    let count = 0;
+    for (let w = 0; w < windows; w += this.batchSize) {
+      const n = Math.min(this.batchSize, windows - w);
+      const ids = new Int32Array(n * L);
+      for (let b = 0; b < n; b++) for (let t = 0; t < L; t++) ids[b * L + t] = tokens[(w + b) * this.seqLen + t] as number;
+      const lossT = tf.tidy(() => this.lossOf({ ids, mask: new Int32Array(n * L).fill(1), batch: n, length: L }, false));
+      total += (await lossT.data())[0] as number * n;
+      lossT.dispose();
+      count += n;
+    }
+    const loss = total / count;
+    return { loss, perplexity: Math.exp(loss) };
+  }
+}
