@@ -1,12 +1,20 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const core = fileURLToPath(new URL('./node_modules/@tensorflow/tfjs-core/dist/index.js', import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // One copy of tfjs-core: the gradient registrations are imported from its ESM files (src/tf.ts), so
+    // the package entry must be those same ESM files, not the separate CommonJS bundle Node would pick.
+    alias: [{ find: /^@tensorflow\/tfjs-core$/, replacement: core }],
+  },
   test: {
     include: ['tests/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Two cores: run two files at once at most.
     maxWorkers: 2,
+    server: { deps: { inline: [/@tensorflow\/tfjs-backend-(cpu|wasm)/] } },
   },
 });

@@ -58,3 +58,14 @@ export { LMTrainer } from './train/lm-trainer';
 export type { LMTrainerOptions, LMStepStats, LMTrainOptions } from './train/lm-trainer';
 export { optimizerStep } from './train/step';
 export type { OptimizerStepOptions, OptimizerStepResult, StepLossFn } from './train/step';
+
+// Data
+export {
+  readJsonl, readSFT, readPairs, readRankings, readChat, readAll, writeJsonlLine,
+  parseSFT, parsePair, parseRanking, parseChat, preferencePairsFromRanking,
+  tokenizeChat, tokenizeChatPrompt, chatPrompt, chatHeader,
+} from './data/index';
+export type {
+  SFTExample, PreferencePair, RankingExample, ChatRole, ChatMessage, ChatExample, RecordLocation,
+  JsonlSource, RecordParser, ReadJsonlOptions, ReadRankingsOptions, ParseRankingOptions, ChatTokens,
+} from './data/index';

@@ -126,15 +126,27 @@ const layerNormOp = tf.customGrad(((x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf
   };
 }) as AnyGradFunc) as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: tf.Tensor) => tf.Tensor2D;
 
+const selectedLogProbs = tf.customGrad(((logits: tf.Tensor2D, onehot: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  const lse = tf.logSumExp(logits, 1, true); //                                   [N, 1]
+  save([logits, lse, onehot]);
+  return {
+    value: tf.sub(tf.sum(tf.mul(logits, onehot), 1), tf.reshape(lse, [-1])), //  [N]
+    gradFunc: (dy: tf.Tensor1D, saved: tf.Tensor[]) => {
+      const [l, s, oh] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      const softmax = tf.exp(tf.sub(l, s)); //                                     [N, V]
+      return [tf.mul(tf.sub(oh, softmax), tf.expandDims(dy, 1)), tf.zerosLike(oh)];
+    },
+  };
+}) as AnyGradFunc) as (logits: tf.Tensor, onehot: tf.Tensor) => tf.Tensor1D;
+
 /**
- * Log-probability of `targets[i]` under row `i` of `logits / temperature`.
- * `logits: [N, V]`, `targets: N` ids -> `[N]`.
+ * Log-probability of `targets[i]` under row `i` of `softmax(logits / temperature)`, with a fused
+ * backward (`onehot - softmax`). `logits: [N, V]`, `targets: N` ids -> `[N]`.
  */
 export function gatherLogProbs(logits: tf.Tensor2D, targets: ArrayLike<number>, temperature = 1): tf.Tensor1D {
-  const [n, v] = logits.shape;
-  const scaled = temperature === 1 ? logits : tf.div(logits, temperature);
-  const logp = tf.logSoftmax(scaled); //                                 [N, V]
-  const flat = new Int32Array(n);
-  for (let i = 0; i < n; i++) flat[i] = i * v + (targets[i] as number);
-  return tf.gather(tf.reshape(logp, [n * v]), tf.tensor1d(flat, 'int32')) as tf.Tensor1D; // [N]
+  const v = logits.shape[1];
+  const scaled = temperature === 1 ? logits : tf.div(logits, temperature); //      [N, V]
+  // tfjs-backend-wasm 4.22's OneHot ignores a float32 dtype (writes int bits): build int32, then cast.
+  const onehot = tf.cast(tf.oneHot(tf.tensor1d(Array.from(targets), 'int32'), v), 'float32'); // [N, V]
+  return selectedLogProbs(scaled, onehot);
 }

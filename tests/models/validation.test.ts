@@ -1,0 +1,43 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TransformerPolicy } from '../../src/models/policy';
+import { ConfigError, InputError } from '../../src/errors';
+import { setupBackend } from '../helpers/backend';
+
+beforeAll(setupBackend);
+
+describe('typed errors for bad config and input', () => {
+  it('nHead must divide dModel', () => {
+    expect(() => new TransformerPolicy({ vocabSize: 10, contextLength: 8, nLayer: 1, nHead: 3, dModel: 8 }))
+      .toThrow(ConfigError);
+    try {
+      new TransformerPolicy({ vocabSize: 10, contextLength: 8, nLayer: 1, nHead: 3, dModel: 8 });
+    } catch (e) {
+      expect((e as ConfigError).param).toBe('TransformerConfig.nHead');
+      expect((e as ConfigError).value).toBe(3);
+      expect((e as Error).message).toMatch(/divide dModel = 8/);
+    }
+  });
+
+  it('rejects non-integer and missing sizes, bad dropout', () => {
+    expect(() => new TransformerPolicy({ vocabSize: 10.5, contextLength: 8, nLayer: 1, nHead: 1, dModel: 8 })).toThrow(/vocabSize = 10.5/);
+    expect(() => new TransformerPolicy({ vocabSize: 10, contextLength: 0, nLayer: 1, nHead: 1, dModel: 8 })).toThrow(/contextLength = 0/);
+    expect(() => new TransformerPolicy({ vocabSize: 10, contextLength: 8, nLayer: 1, nHead: 1, dModel: 8, dropout: 1 })).toThrow(/dropout = 1/);
+    expect(() => new TransformerPolicy({ contextLength: 8, nLayer: 1, nHead: 1, dModel: 8 } as never)).toThrow(/vocabSize = undefined/);
+  });
+
+  it('token id >= vocabSize, empty prompt list, empty prompt, prompt longer than the context', async () => {
+    const p = TransformerPolicy.fromPreset('tiny', 20);
+    await expect(p.generate([[1, 20]])).rejects.toThrow(InputError);
+    await expect(p.generate([[1, 20]])).rejects.toThrow(/prompts\[0\]\[1\] = 20/);
+    await expect(p.generate([])).rejects.toThrow(/prompts = \[\]: must be a non-empty array/);
+    await expect(p.generate([[1], []])).rejects.toThrow(/prompts\[1\] = \[\]: must not be empty/);
+    const long = Array.from({ length: 30 }, () => 1);
+    await expect(p.generate([long], { maxNewTokens: 5 })).rejects.toThrow(/prompts\[0\]\.length = 30.*exceeds contextLength = 32/);
+    await expect(p.logProbs([long], [long])).rejects.toThrow(/exceeds contextLength = 32/);
+    await expect(p.generate([[1]], { maxNewTokens: 4, temperature: -1 })).rejects.toThrow(ConfigError);
+    await expect(p.generate([[1]], { maxNewTokens: 4, topP: 0 })).rejects.toThrow(/topP = 0/);
+    await expect(p.generate([[1]], { maxNewTokens: 0 })).rejects.toThrow(/maxNewTokens = 0/);
+    await expect(p.generate([[1]], { maxNewTokens: 4, stopTokens: [99] })).rejects.toThrow(/stopTokens\[0\] = 99/);
+    p.dispose();
+  });
+});
