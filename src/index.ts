@@ -34,11 +34,11 @@ export type { LayerCache, ForwardInputs, ForwardOutputs } from './models/transfo
 export { PRESETS, presetConfig, resolveConfig } from './models/config';
 export type { TransformerConfig, ResolvedTransformerConfig, TransformerPreset, PresetName } from './models/config';
 export { leftPad, promptResponseBatch, positionIds, attentionBias, MASK_BIAS } from './models/batch';
-export type { PaddedBatch } from './models/batch';
+export type { PaddedBatch, PromptResponseBatch } from './models/batch';
 
 // Generation
-export { sampleFromLogits, logSoftmaxRow } from './generation/sampling';
-export type { SamplingOptions } from './generation/sampling';
+export { sampleFromLogits, logSoftmaxRow, resolveSampling } from './generation/sampling';
+export type { SamplingOptions, SampledToken, ResolvedSampling } from './generation/sampling';
 export type { GenerateOptions, GenerateResult } from './generation/generate';
 
 // Checkpoint formats
@@ -55,9 +55,9 @@ export type { LRSchedule, WarmupCosineOptions, LinearScheduleOptions } from './o
 
 // Training
 export { LMTrainer } from './train/lm-trainer';
-export type { LMTrainerOptions, LMStepStats, LMTrainOptions } from './train/lm-trainer';
+export type { LMTrainerOptions, LMStepStats, LMTrainOptions, LMEvaluateOptions, LMEvaluation } from './train/lm-trainer';
 export { optimizerStep } from './train/step';
-export type { OptimizerStepOptions, OptimizerStepResult, StepLossFn } from './train/step';
+export type { OptimizerStepOptions, OptimizerStepResult, StepLossFn, StepLoss } from './train/step';
 
 // Data
 export {

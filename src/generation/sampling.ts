@@ -83,8 +83,16 @@ function candidates(logp: Float64Array, topK: number, topP: number): number[] {
   return keep;
 }
 
+/** A chosen token and its log-probability. */
+export interface SampledToken {
+  /** The token id. */
+  token: number;
+  /** Its log-probability under `softmax(logits / T)` (T = 1 when greedy). */
+  logProb: number;
+}
+
 /** Picks a token from one row of logits. Returns it with its log-probability (see module doc). */
-export function sampleFromLogits(row: ArrayLike<number>, s: ResolvedSampling, rng: Rng): { token: number; logProb: number } {
+export function sampleFromLogits(row: ArrayLike<number>, s: ResolvedSampling, rng: Rng): SampledToken {
   if (s.temperature === 0) {
     const token = argmax(row);
     return { token, logProb: logSoftmaxRow(row, 1)[token] as number };

@@ -48,6 +48,14 @@ export function leftPad(rows: readonly (readonly number[])[], padId: number, len
   return { ids, mask, batch: B, length: T };
 }
 
+/** A batch of `[pad.., prompt.., response.., pad..]` rows. */
+export interface PromptResponseBatch extends PaddedBatch {
+  /** Column where responses start (the longest prompt's length). */
+  responseStart: number;
+  /** Longest response length; columns `responseStart .. responseStart + responseLength - 1`. */
+  responseLength: number;
+}
+
 /**
  * Concatenates left-padded prompts with right-padded responses: `[pad.., prompt.., response.., pad..]`.
  * Returns the batch plus the column where responses start.
@@ -56,7 +64,7 @@ export function promptResponseBatch(
   prompts: readonly (readonly number[])[],
   responses: readonly (readonly number[])[],
   padId: number,
-): PaddedBatch & { responseStart: number; responseLength: number } {
+): PromptResponseBatch {
   const P = Math.max(...prompts.map((r) => r.length));
   const R = Math.max(0, ...responses.map((r) => r.length));
   const B = prompts.length;

@@ -80,11 +80,14 @@ export function resolveConfig(config: TransformerConfig): ResolvedTransformerCon
 /** Size presets without `vocabSize` (which comes from the tokenizer). */
 export type TransformerPreset = Omit<TransformerConfig, 'vocabSize'>;
 
+/** Name of a preset in {@link PRESETS}. */
+export type PresetName = 'tiny' | 'micro' | 'small' | 'gpt2';
+
 /**
  * Named sizes. `tiny` is for tests (fast, seeded); `micro` is the benchmark config; `small` and
  * `gpt2` follow nanoGPT / GPT-2 (124M with the GPT-2 vocabulary).
  */
-export const PRESETS = {
+export const PRESETS: Readonly<Record<PresetName, TransformerPreset>> = {
   /** 2 layers, 2 heads, width 32, context 32: unit tests. */
   tiny: { contextLength: 32, nLayer: 2, nHead: 2, dModel: 32, seed: 1 },
   /** 4 layers, 4 heads, width 128, context 64: the benchmark config (~0.87 M params at vocab 512). */
@@ -93,10 +96,7 @@ export const PRESETS = {
   small: { contextLength: 256, nLayer: 6, nHead: 6, dModel: 192, seed: 1 },
   /** GPT-2 small layout: 12 layers, 12 heads, width 768, context 1024. */
   gpt2: { contextLength: 1024, nLayer: 12, nHead: 12, dModel: 768, seed: 1 },
-} as const satisfies Record<string, TransformerPreset>;
-
-/** Name of a preset in {@link PRESETS}. */
-export type PresetName = keyof typeof PRESETS;
+};
 
 /** A full config from a preset name plus the vocabulary size and any overrides. */
 export function presetConfig(

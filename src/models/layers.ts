@@ -6,14 +6,11 @@
  * @module
  */
 import { tf } from '../tf';
+import { splitBmm, useSplitBmm } from '../backends/wasm-bmm';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyGradFunc = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: any, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
 
-/** Whether the current backend prefers split 2D products over batched matmul. */
-function splitBatchedMatmul(): boolean {
-  return false;
-}
 
 /** `x @ w` for 2D tensors, computed as a plain (non-transposed) 2D product on every backend. */
 function mm(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
@@ -49,13 +46,7 @@ export const matmul2d = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf
 }) as AnyGradFunc) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
 
 function bmmForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  if (!splitBatchedMatmul() || a.shape[0] === 1) {
-    if (a.shape[0] === 1) return tf.matMul(a.reshape(a.shape.slice(1) as [number, number]), b.reshape(b.shape.slice(1) as [number, number])).expandDims(0);
-    return tf.matMul(a, b);
-  }
-  const as = tf.unstack(a) as tf.Tensor2D[];
-  const bs = tf.unstack(b) as tf.Tensor2D[];
-  return tf.stack(as.map((ai, i) => mm(ai, bs[i] as tf.Tensor2D))) as tf.Tensor3D;
+  return useSplitBmm() ? splitBmm(a, b) : tf.matMul(a, b);
 }
 
 /** Batched product `a @ b` for `a: [G, M, K]`, `b: [G, K, N]` -> `[G, M, N]`. */

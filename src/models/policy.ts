@@ -16,6 +16,18 @@ import { Transformer } from './transformer';
 import { gatherLogProbs } from './layers';
 import { loadWeightsFile, saveWeightsFile } from './files';
 
+/** The batch without its last column. */
+function dropLastColumn(batch: PaddedBatch): PaddedBatch {
+  const { batch: B, length: T } = batch;
+  const ids = new Int32Array(B * (T - 1));
+  const mask = new Int32Array(B * (T - 1));
+  for (let b = 0; b < B; b++) {
+    ids.set(batch.ids.subarray(b * T, b * T + T - 1), b * (T - 1));
+    mask.set(batch.mask.subarray(b * T, b * T + T - 1), b * (T - 1));
+  }
+  return { ids, mask, batch: B, length: T - 1 };
+}
+
 /** Options of tensor-level scoring. */
 export interface TokenLogProbOptions {
   /** First column whose token is scored (>= 1); logits come from column `from - 1`. Default `1`. */
@@ -69,13 +81,14 @@ export class TransformerPolicy {
     const { batch: B, length: T } = batch;
     const from = options.from ?? 1;
     if (!Number.isInteger(from) || from < 1 || from >= T) throw new InputError('from', from, `must be an integer in [1, ${T - 1}]`);
-    const hidden = this.hidden(batch, options);
+    const inputs = dropLastColumn(batch); //                                        the last token is only a target
+    const hidden = this.hidden(inputs, options); //                                 [B*(T-1), d]
     const d = this.config.dModel;
     const n = T - from;
-    const h = tf.reshape(tf.slice(tf.reshape(hidden, [B, T, d]), [0, from - 1, 0], [B, n, d]), [B * n, d]); // [B*n, d]
+    const h = tf.reshape(tf.slice(tf.reshape(hidden, [B, T - 1, d]), [0, from - 1, 0], [B, n, d]), [B * n, d]); // [B*n, d]
     const targets = new Int32Array(B * n);
     for (let b = 0; b < B; b++) targets.set(batch.ids.subarray(b * T + from, (b + 1) * T), b * n);
-    const lp = gatherLogProbs(this.model.logits(h as tf.Tensor2D), targets, options.temperature ?? 1);
+    const lp = gatherLogProbs(this.model.logits(h as tf.Tensor2D), targets, options.temperature ?? 1); // [B*n]
     return tf.reshape(lp, [B, n]);
   }
 

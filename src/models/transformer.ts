@@ -82,8 +82,12 @@ export class Transformer {
   /** Parameters by GPT-2 name, in {@link parameterShapes} order. */
   readonly params: Map<string, tf.Variable>;
 
+  /** The validated config. */
+  readonly config: ResolvedTransformerConfig;
+
   /** @param values - initial values by name; when omitted, initialised from `config.seed`. */
-  constructor(readonly config: ResolvedTransformerConfig, values?: Map<string, tf.Tensor>) {
+  constructor(config: ResolvedTransformerConfig, values?: Map<string, tf.Tensor>) {
+    this.config = config;
     this.params = new Map();
     const rng = new Rng(config.seed);
     for (const [name, shape] of parameterShapes(config)) {

@@ -69,6 +69,20 @@ export interface LMTrainOptions {
   onStep?: (stats: LMStepStats) => void | Promise<void>;
 }
 
+/** Options of {@link LMTrainer.evaluate}. */
+export interface LMEvaluateOptions {
+  /** Evaluate at most this many consecutive windows. Default: all windows of `tokens`. */
+  maxWindows?: number;
+}
+
+/** Result of {@link LMTrainer.evaluate}. */
+export interface LMEvaluation {
+  /** Mean next-token cross-entropy in nats per token. */
+  loss: number;
+  /** `exp(loss)`. */
+  perplexity: number;
+}
+
 /** Trains a {@link TransformerPolicy} to predict the next token of a token stream. */
 export class LMTrainer {
   private readonly policy: TransformerPolicy;
@@ -164,7 +178,7 @@ export class LMTrainer {
   }
 
   /** Mean next-token loss and perplexity over consecutive windows covering `tokens` (no dropout). */
-  async evaluate(tokens: ArrayLike<number>, options: { maxWindows?: number } = {}): Promise<{ loss: number; perplexity: number }> {
+  async evaluate(tokens: ArrayLike<number>, options: LMEvaluateOptions = {}): Promise<LMEvaluation> {
     this.checkTokens(tokens);
     const L = this.seqLen + 1;
     const windows = Math.min(Math.floor((tokens.length - 1) / this.seqLen), options.maxWindows ?? Infinity);

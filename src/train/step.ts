@@ -33,7 +33,15 @@ export interface OptimizerStepResult {
  * A loss function for {@link optimizerStep}: returns the scalar loss to minimise and, optionally,
  * extra metric scalars computed from the same forward pass (they get no gradient).
  */
-export type StepLossFn = () => { loss: tf.Scalar; metrics?: Record<string, tf.Scalar> };
+export type StepLossFn = () => StepLoss;
+
+/** What a {@link StepLossFn} returns. */
+export interface StepLoss {
+  /** The scalar to minimise. */
+  loss: tf.Scalar;
+  /** Extra scalars from the same forward pass, reported as numbers (no gradient flows through them). */
+  metrics?: Record<string, tf.Scalar>;
+}
 
 /** Computes gradients of `lossFn` w.r.t. `opt.variables`, checks them, clips and applies them. */
 export async function optimizerStep(opt: AdamW, lossFn: StepLossFn, o: OptimizerStepOptions): Promise<OptimizerStepResult> {
