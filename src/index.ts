@@ -69,3 +69,18 @@ export type {
   SFTExample, PreferencePair, RankingExample, ChatRole, ChatMessage, ChatExample, RecordLocation,
   JsonlSource, RecordParser, ReadJsonlOptions, ReadRankingsOptions, ParseRankingOptions, ChatTokens,
 } from './data/index';
+
+// Supervised fine-tuning
+export { SFTTrainer, prepareSequences, sftBatch } from './sft/index';
+export type {
+  SFTTrainerOptions, SFTTrainOptions, SFTStepStats, SFTEvaluation, SFTTrainerState,
+  SFTInput, TokenizedSFTExample, TruncatePrompt, SFTSequence, PrepareOptions, PreparedSequences, SFTBatch,
+} from './sft/index';
+
+// Reward modelling
+export { RewardModel, lastTokenIndex } from './reward/reward-model';
+export type { RewardModelOptions, RewardNormalization } from './reward/reward-model';
+export { RewardTrainer } from './reward/reward-trainer';
+export type { RewardTrainerOptions, RewardStats, RewardStepStats, RewardTrainOptions } from './reward/reward-trainer';
+export { pairwiseLoss, groupComparisons } from './reward/pairwise';
+export type { PromptGroup, ComparisonRecord } from './reward/pairwise';

@@ -52,15 +52,18 @@ const IGNORED = /(^|\.)attn\.(bias|masked_bias)$/;
 /**
  * Decodes safetensors bytes into a resolved config and tensors by GPT-2 name. The caller owns the
  * returned tensors. Throws {@link FileFormatError} for missing, unexpected or mis-shaped tensors.
+ * `extraShapes` names tensors beyond the transformer's (e.g. a reward head).
  */
 export function decodeWeights(
   bytes: Uint8Array,
   config: TransformerConfig | undefined,
   file = '<bytes>',
+  extraShapes: [string, number[]][] | ((c: ResolvedTransformerConfig) => [string, number[]][]) = [],
 ): { config: ResolvedTransformerConfig; values: Map<string, tf.Tensor>; metadata: Record<string, string> } {
   const { tensors, metadata } = decodeSafetensors(bytes, file);
   const resolved = resolveConfig(config ?? configFromMetadata(metadata, file));
-  const expected = new Map(parameterShapes(resolved));
+  const extra = typeof extraShapes === 'function' ? extraShapes(resolved) : extraShapes;
+  const expected = new Map([...parameterShapes(resolved), ...extra]);
   const found = new Map<string, NamedTensorData>();
   for (const [rawName, t] of Object.entries(tensors)) {
     const name = rawName.startsWith('transformer.') ? rawName.slice('transformer.'.length) : rawName;

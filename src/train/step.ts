@@ -25,8 +25,8 @@ export interface OptimizerStepResult {
   loss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
-  /** Values of the extra metrics returned by the loss function. */
-  extras: Record<string, number>;
+  /** Values of the extra metric tensors returned by the loss function, flattened. */
+  metrics: Record<string, number[]>;
 }
 
 /**
@@ -39,14 +39,14 @@ export type StepLossFn = () => StepLoss;
 export interface StepLoss {
   /** The scalar to minimise. */
   loss: tf.Scalar;
-  /** Extra scalars from the same forward pass, reported as numbers (no gradient flows through them). */
-  metrics?: Record<string, tf.Scalar>;
+  /** Extra tensors from the same forward pass, read back as numbers (no gradient flows through them). */
+  metrics?: Record<string, tf.Tensor>;
 }
 
 /** Computes gradients of `lossFn` w.r.t. `opt.variables`, checks them, clips and applies them. */
 export async function optimizerStep(opt: AdamW, lossFn: StepLossFn, o: OptimizerStepOptions): Promise<OptimizerStepResult> {
   const vars = opt.variables as tf.Variable[];
-  let metrics: Record<string, tf.Scalar> = {};
+  let metrics: Record<string, tf.Tensor> = {};
   const out = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
       const r = lossFn();
@@ -60,15 +60,15 @@ export async function optimizerStep(opt: AdamW, lossFn: StepLossFn, o: Optimizer
   });
   try {
     const names = Object.keys(metrics);
-    const read = await Promise.all([out.value.data(), out.norm.data(), ...names.map((n) => (metrics[n] as tf.Scalar).data())]);
+    const read = await Promise.all([out.value.data(), out.norm.data(), ...names.map((n) => (metrics[n] as tf.Tensor).data())]);
     const loss = read[0]?.[0] as number;
     const gradNorm = read[1]?.[0] as number;
     if (!Number.isFinite(loss)) throw new NonFiniteError('loss', loss, o.where);
     if (!Number.isFinite(gradNorm)) throw new NonFiniteError('gradient norm', gradNorm, o.where);
     opt.applyGradients(out.grads, o.learningRate);
-    const extras: Record<string, number> = {};
-    names.forEach((n, i) => { extras[n] = read[i + 2]?.[0] as number; });
-    return { loss, gradNorm, extras };
+    const values: Record<string, number[]> = {};
+    names.forEach((n, i) => { values[n] = Array.from(read[i + 2] ?? []); });
+    return { loss, gradNorm, metrics: values };
   } finally {
     tf.dispose([out.value, out.norm, ...out.grads, ...Object.values(metrics)]);
   }

@@ -1,0 +1,80 @@
+/**
+ * The pairwise (Bradley-Terry) reward-model loss and the grouping of comparisons by prompt.
+ * @module
+ */
+import { tf } from '../tf';
+import { InputError } from '../errors';
+import type { PreferencePair, RankingExample } from '../data/types';
+
+/**
+ * Per-pair loss `-log sigmoid(r_chosen - r_rejected - margin)` (computed stably as
+ * `softplus(-(d - margin))`). Tensors `[P]`; returns `[P]`.
+ */
+export function pairwiseLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D, margin: number | tf.Tensor1D = 0): tf.Tensor1D {
+  return tf.softplus(tf.neg(tf.sub(tf.sub(chosen, rejected), margin))) as tf.Tensor1D;
+}
+
+/** All comparisons of one prompt: distinct responses and (better, worse) index pairs into them. */
+export interface PromptGroup {
+  /** The prompt text. */
+  prompt: string;
+  /** Distinct responses, in first-seen order. */
+  responses: string[];
+  /** `[chosen, rejected]` indices into {@link PromptGroup.responses}. */
+  pairs: [number, number][];
+  /** Index of the first input record of this prompt (for error messages). */
+  firstRecord: number;
+}
+
+/** A comparison record: a pair or a K-way ranking. */
+export type ComparisonRecord = PreferencePair | RankingExample;
+
+function isRanking(r: ComparisonRecord): r is RankingExample {
+  return Array.isArray((r as RankingExample).responses);
+}
+
+/**
+ * One group per record: a pair gives one comparison, a K-way ranking its C(K,2) pairs minus ties
+ * (equal ranks give no pair); the response with the lower rank number is chosen. Records are not
+ * merged by prompt text, so a group's size is what the labeller ranked at once (InstructGPT).
+ */
+export function groupComparisons(records: readonly ComparisonRecord[]): PromptGroup[] {
+  return records.map((r, i) => {
+    if (typeof r !== 'object' || r === null || typeof r.prompt !== 'string') {
+      throw new InputError(`data[${i}].prompt`, (r as { prompt?: unknown } | null)?.prompt, 'must be a string');
+    }
+    const g: PromptGroup = { prompt: r.prompt, responses: [], pairs: [], firstRecord: i };
+    const index = new Map<string, number>();
+    const idx = (text: unknown, where: string): number => {
+      if (typeof text !== 'string') throw new InputError(`data[${i}].${where}`, text, 'must be a string');
+      let k = index.get(text);
+      if (k === undefined) {
+        k = g.responses.length;
+        g.responses.push(text);
+        index.set(text, k);
+      }
+      return k;
+    };
+    if (isRanking(r)) {
+      if (!Array.isArray(r.ranking) || r.ranking.length !== r.responses.length) {
+        throw new InputError(`data[${i}].ranking`, r.ranking, `must have one rank per response (${r.responses.length})`);
+      }
+      const ids = r.responses.map((t, k) => idx(t, `responses[${k}]`));
+      for (let a = 0; a < ids.length; a++) {
+        for (let b = a + 1; b < ids.length; b++) {
+          const ra = r.ranking[a] as number;
+          const rb = r.ranking[b] as number;
+          if (ra === rb || ids[a] === ids[b]) continue;
+          g.pairs.push(ra < rb ? [ids[a] as number, ids[b] as number] : [ids[b] as number, ids[a] as number]);
+        }
+      }
+    } else {
+      const w = idx(r.chosen, 'chosen');
+      const l = idx(r.rejected, 'rejected');
+      if (w === l) throw new InputError(`data[${i}].rejected`, r.rejected, 'equals chosen; a comparison needs two different responses');
+      g.pairs.push([w, l]);
+    }
+    if (g.pairs.length === 0) throw new InputError(`data[${i}]`, r.prompt, 'gives no comparison (all its responses are tied or identical)');
+    return g;
+  });
+}

@@ -1,0 +1,240 @@
+/**
+ * `RewardModel`: a transformer trunk plus a scalar head, read at the last real (non-pad) token of
+ * prompt + response (InstructGPT). The same trunk + head read at every token is a value model (critic)
+ * for PPO: {@link RewardModel.tokenValues}. Scores can be normalised (lm-human-preferences): a gain and a
+ * bias, fitted so scores of a reference sample have mean 0 and std 1, applied by {@link RewardModel.score}
+ * and stored in checkpoints.
+ * @module
+ */
+import { tf } from '../tf';
+import { ConfigError, FileFormatError, InputError } from '../errors';
+import { Rng } from '../ops/random';
+import { Transformer } from '../models/transformer';
+import { decodeWeights, encodeWeights } from '../models/checkpoint';
+import { resolveConfig, type ResolvedTransformerConfig, type TransformerConfig } from '../models/config';
+import { attentionBias, checkTokenRows, positionIds, promptResponseBatch, type PaddedBatch } from '../models/batch';
+import { matmul2d } from '../models/layers';
+import { loadWeightsFile, saveWeightsFile } from '../models/files';
+import type { TransformerPolicy } from '../models/policy';
+
+const HEAD_W = 'score.weight';
+const HEAD_B = 'score.bias';
+const META_GAIN = 'tfjs-rlhf.reward.gain';
+const META_BIAS = 'tfjs-rlhf.reward.bias';
+
+/** Options of a new {@link RewardModel}. */
+export interface RewardModelOptions {
+  /** Seed of the head initialisation. Default: `config.seed + 1`. */
+  headSeed?: number;
+}
+
+/** Score normalisation: `score = gain * raw + bias`. */
+export interface RewardNormalization {
+  /** Multiplier of the raw head output. */
+  gain: number;
+  /** Added after the gain. */
+  bias: number;
+}
+
+function headShapes(c: ResolvedTransformerConfig): [string, number[]][] {
+  return [[HEAD_W, [1, c.dModel]], [HEAD_B, [1]]];
+}
+
+/** Index of the last real token of each row, `-1` for an all-pad row. */
+export function lastTokenIndex(batch: PaddedBatch): Int32Array {
+  const out = new Int32Array(batch.batch).fill(-1);
+  for (let b = 0; b < batch.batch; b++) {
+    for (let t = batch.length - 1; t >= 0; t--) {
+      if (batch.mask[b * batch.length + t] === 1) {
+        out[b] = t;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** A transformer trunk with a scalar head: reward model, or value model when read at every token. */
+export class RewardModel {
+  /** The trunk's validated config (embeddings always tied; the LM head is unused). */
+  readonly config: ResolvedTransformerConfig;
+  /** The trunk. */
+  readonly trunk: Transformer;
+  /** Head weight `[1, d]` (Hugging Face `score.weight` layout). */
+  readonly headWeight: tf.Variable;
+  /** Head bias `[1]`. */
+  readonly headBias: tf.Variable;
+  private norm: RewardNormalization = { gain: 1, bias: 0 };
+
+  /**
+   * @param config - trunk sizes (validated; `tieEmbeddings` is forced to true).
+   * @param weights - trunk (and optionally head) values by name; default: seeded initialisation.
+   * @param options - head initialisation.
+   */
+  constructor(config: TransformerConfig, weights?: Map<string, tf.Tensor>, options: RewardModelOptions = {}) {
+    this.config = resolveConfig({ ...config, tieEmbeddings: true });
+    this.trunk = new Transformer(this.config, weights);
+    const d = this.config.dModel;
+    const w = weights?.get(HEAD_W);
+    const rng = new Rng(options.headSeed ?? this.config.seed + 1);
+    const std = 1 / Math.sqrt(d + 1); // N(0, 1/sqrt(d+1)) as in lm-human-preferences / the N+ details
+    this.headWeight = tf.variable(w ?? tf.tensor2d(Float32Array.from({ length: d }, () => rng.normal() * std), [1, d]), true);
+    this.headBias = tf.variable(weights?.get(HEAD_B) ?? tf.zeros([1]), true);
+  }
+
+  /** A reward model whose trunk is a copy of `policy`'s (the LM head is dropped), with a fresh head. */
+  static fromPolicy(policy: TransformerPolicy, options: RewardModelOptions = {}): RewardModel {
+    const values = new Map<string, tf.Tensor>();
+    for (const [name, v] of policy.model.params) if (name !== 'lm_head.weight') values.set(name, v);
+    return new RewardModel({ ...policy.config, tieEmbeddings: true }, values, options);
+  }
+
+  /** Trunk and head variables, always in the same order. */
+  get trainableVariables(): tf.Variable[] {
+    return [...this.trunk.params.values(), this.headWeight, this.headBias];
+  }
+
+  /** Current normalisation (gain 1, bias 0 until {@link RewardModel.normalize} or a load). */
+  get normalization(): RewardNormalization {
+    return { ...this.norm };
+  }
+
+  /** Sets the normalisation directly. */
+  setNormalization(n: RewardNormalization): void {
+    if (!Number.isFinite(n.gain) || !Number.isFinite(n.bias)) throw new ConfigError('normalization', n, 'gain and bias must be finite');
+    this.norm = { ...n };
+  }
+
+  /** Raw head output at every position, `[B, T]` (call inside `tf.tidy`). Used as a critic's values. */
+  tokenValues(batch: PaddedBatch, options: { training?: boolean; rng?: Rng } = {}): tf.Tensor2D {
+    const { batch: B, length: T } = batch;
+    const hidden = this.trunk.forward({
+      ids: tf.tensor1d(batch.ids, 'int32'),
+      positions: tf.tensor1d(positionIds(batch.mask, B, T), 'int32'),
+      bias: tf.tensor4d(attentionBias(batch.mask, B, T, T, 0), [B, 1, T, T]),
+      batch: B,
+      length: T,
+      training: options.training ?? false,
+      ...(options.rng ? { rng: options.rng } : {}),
+    }).hidden; //                                                                  [B*T, d]
+    const v = tf.add(matmul2d(hidden, tf.transpose(this.headWeight)), this.headBias); // [B*T, 1]
+    return tf.reshape(v, [B, T]);
+  }
+
+  /** Raw (unnormalised) score at the last real token of each row, `[B]` (call inside `tf.tidy`). */
+  rawScores(batch: PaddedBatch, options: { training?: boolean; rng?: Rng } = {}): tf.Tensor1D {
+    const last = lastTokenIndex(batch);
+    last.forEach((t, b) => {
+      if (t < 0) throw new InputError(`batch row ${b}`, 'all padding', 'must contain at least one real token');
+    });
+    const select = new Float32Array(batch.batch * batch.length);
+    last.forEach((t, b) => { select[b * batch.length + t] = 1; });
+    const values = this.tokenValues(batch, options); //                             [B, T]
+    return tf.sum(tf.mul(values, tf.tensor2d(select, [batch.batch, batch.length])), 1) as tf.Tensor1D; // [B]
+  }
+
+  private checkPairs(promptIds: readonly (readonly number[])[], responseIds: readonly (readonly number[])[]): void {
+    checkTokenRows(promptIds, this.config.vocabSize, 'promptIds');
+    checkTokenRows(responseIds, this.config.vocabSize, 'responseIds', true);
+    if (responseIds.length !== promptIds.length) {
+      throw new InputError('responseIds.length', responseIds.length, `must equal promptIds.length = ${promptIds.length}`);
+    }
+    promptIds.forEach((p, b) => {
+      const n = p.length + (responseIds[b]?.length ?? 0);
+      if (n > this.config.contextLength) throw new InputError(`promptIds[${b}].length + responseIds[${b}].length`, n, `exceeds contextLength = ${this.config.contextLength}`);
+    });
+  }
+
+  /** Raw scores as numbers (no normalisation). */
+  async scoreRaw(promptIds: readonly (readonly number[])[], responseIds: readonly (readonly number[])[]): Promise<number[]> {
+    this.checkPairs(promptIds, responseIds);
+    const batch = promptResponseBatch(promptIds, responseIds, 0);
+    const t = tf.tidy(() => this.rawScores(batch));
+    const out = Array.from(await t.data());
+    t.dispose();
+    return out;
+  }
+
+  /** Normalised scores `gain * raw + bias` of each (prompt, response) pair; padding does not change them. */
+  async score(promptIds: readonly (readonly number[])[], responseIds: readonly (readonly number[])[]): Promise<number[]> {
+    const raw = await this.scoreRaw(promptIds, responseIds);
+    return raw.map((r) => this.norm.gain * r + this.norm.bias);
+  }
+
+  /**
+   * Fits the normalisation so that scores of these samples (typically responses of the SFT policy)
+   * have mean `targetMean` and standard deviation `targetStd` (population std). Returns it.
+   */
+  async normalize(
+    promptIds: readonly (readonly number[])[],
+    responseIds: readonly (readonly number[])[],
+    options: { targetMean?: number; targetStd?: number; batchSize?: number } = {},
+  ): Promise<RewardNormalization> {
+    const bs = options.batchSize ?? 32;
+    const raw: number[] = [];
+    for (let i = 0; i < promptIds.length; i += bs) raw.push(...(await this.scoreRaw(promptIds.slice(i, i + bs), responseIds.slice(i, i + bs))));
+    if (raw.length < 2) throw new InputError('promptIds.length', raw.length, 'normalisation needs at least 2 samples');
+    const mean = raw.reduce((a, x) => a + x, 0) / raw.length;
+    const std = Math.sqrt(raw.reduce((a, x) => a + (x - mean) ** 2, 0) / raw.length);
+    if (!(std > 1e-12)) throw new InputError('samples', std, 'scores have zero spread; cannot normalise');
+    const gain = (options.targetStd ?? 1) / std;
+    this.setNormalization({ gain, bias: (options.targetMean ?? 0) - gain * mean });
+    return this.normalization;
+  }
+
+  /** An independent copy (weights and normalisation). */
+  clone(): RewardModel {
+    const values = new Map<string, tf.Tensor>(this.trunk.params);
+    values.set(HEAD_W, this.headWeight);
+    values.set(HEAD_B, this.headBias);
+    const c = new RewardModel(this.config, values);
+    c.setNormalization(this.norm);
+    return c;
+  }
+
+  /** Weights (trunk + head) and normalisation as safetensors bytes. Works in browsers. */
+  toSafetensors(): Uint8Array {
+    const params = new Map<string, tf.Tensor>(this.trunk.params);
+    params.set(HEAD_W, this.headWeight);
+    params.set(HEAD_B, this.headBias);
+    return encodeWeights(params, this.config, {
+      'tfjs-rlhf.kind': 'reward-model',
+      [META_GAIN]: String(this.norm.gain),
+      [META_BIAS]: String(this.norm.bias),
+    });
+  }
+
+  /** A reward model from safetensors bytes written by {@link RewardModel.toSafetensors}. */
+  static fromSafetensors(bytes: Uint8Array, config?: TransformerConfig, file = '<bytes>'): RewardModel {
+    const { config: c, values, metadata } = decodeWeights(bytes, config ? { ...config, tieEmbeddings: true } : undefined, file, headShapes);
+    try {
+      const rm = new RewardModel(c, values);
+      const gain = Number(metadata[META_GAIN] ?? 1);
+      const bias = Number(metadata[META_BIAS] ?? 0);
+      if (!Number.isFinite(gain) || !Number.isFinite(bias)) throw new FileFormatError(file, `bad normalisation metadata gain=${metadata[META_GAIN]} bias=${metadata[META_BIAS]}`);
+      rm.setNormalization({ gain, bias });
+      return rm;
+    } finally {
+      tf.dispose([...values.values()]);
+    }
+  }
+
+  /** Saves `config.json` + `model.safetensors` into `dir` (Node), atomically. */
+  async save(dir: string): Promise<void> {
+    await saveWeightsFile(dir, this.toSafetensors(), this.config, { kind: 'reward-model', normalization: this.norm });
+  }
+
+  /** Loads a reward model saved by {@link RewardModel.save} (Node). */
+  static async load(dir: string): Promise<RewardModel> {
+    const { bytes, file, config } = await loadWeightsFile(dir);
+    const { kind: _k, normalization: _n, ...trunk } = config as TransformerConfig & { kind?: string; normalization?: unknown };
+    return RewardModel.fromSafetensors(bytes, trunk, file);
+  }
+
+  /** Frees the weights. */
+  dispose(): void {
+    this.trunk.dispose();
+    this.headWeight.dispose();
+    this.headBias.dispose();
+  }
+}

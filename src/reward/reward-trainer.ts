@@ -1,0 +1,271 @@
+/**
+ * `RewardTrainer`: fits a {@link RewardModel} to human (or simulated) comparisons with the pairwise
+ * Bradley-Terry loss. Pairs and K-way rankings can be mixed; all comparisons of one prompt go into the
+ * same batch (InstructGPT), each response is scored once per batch, and each record's pairs are
+ * weighted `1 / (its pair count)` so a ranking with many pairs does not dominate.
+ * @module
+ */
+import { tf } from '../tf';
+import { ConfigError, InputError } from '../errors';
+import { silentLogger, type Logger } from '../logging/logger';
+import { Rng } from '../ops/random';
+import { AdamW } from '../optim/adamw';
+import { warmupCosineSchedule, type LRSchedule } from '../optim/schedule';
+import { promptResponseBatch } from '../models/batch';
+import type { Tokenizer } from '../tokenizers/tokenizer';
+import { optimizerStep } from '../train/step';
+import { checkInteger, checkNumber } from '../train/validate';
+import { groupComparisons, pairwiseLoss, type ComparisonRecord, type PromptGroup } from './pairwise';
+import type { RewardModel } from './reward-model';
+
+/** Options of {@link RewardTrainer}. */
+export interface RewardTrainerOptions {
+  /** The model to train (updated in place). Required. */
+  model: RewardModel;
+  /** Encodes prompts and responses. Required. */
+  tokenizer: Tokenizer;
+  /** Peak learning rate. Default `1e-4`. */
+  learningRate?: number;
+  /** Prompts (with all their comparisons) per step. Default `8`. */
+  batchSize?: number;
+  /** Margin in `-log sigmoid(r_w - r_l - margin)`. Default `0`. */
+  margin?: number;
+  /** Weight of the centering term `mean((r_w + r_l)^2)` that keeps rewards near 0. Default `0`. */
+  centerRewardsCoef?: number;
+  /** Append EOS to every response, as PPO samples end with it. Default `true`. */
+  appendEos?: boolean;
+  /** What to do when prompt + response exceed the context: throw, or drop prompt tokens from the left. Default `'error'`. */
+  truncatePrompt?: 'error' | 'left';
+  /** Linear warmup steps. Default `10`. */
+  warmupSteps?: number;
+  /** Steps of cosine decay to `learningRate / 10`. Default `1000`. */
+  decaySteps?: number;
+  /** Decoupled weight decay on matrices. Default `0`. */
+  weightDecay?: number;
+  /** Clip the global gradient norm. Default `1`. */
+  maxGradNorm?: number;
+  /** Seed of shuffling and dropout. Default `0`. */
+  seed?: number;
+  /** Receives progress messages. Default: silent. */
+  logger?: Logger;
+}
+
+/** Metrics of one training step or of an evaluation. */
+export interface RewardStats {
+  /** Weighted pairwise loss (plus the centering term when enabled). */
+  loss: number;
+  /** Fraction of pairs with `r_chosen > r_rejected` (each pair counts once). */
+  accuracy: number;
+  /** Mean `r_chosen - r_rejected` over pairs. */
+  margin: number;
+  /** Mean raw reward of chosen responses. */
+  chosenReward: number;
+  /** Mean raw reward of rejected responses. */
+  rejectedReward: number;
+  /** Number of pairs. */
+  pairs: number;
+}
+
+/** One entry of the training history. */
+export interface RewardStepStats extends RewardStats {
+  /** 1-based step. */
+  step: number;
+  /** 1-based epoch. */
+  epoch: number;
+  /** Learning rate used. */
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+}
+
+/** Options of {@link RewardTrainer.train}. */
+export interface RewardTrainOptions {
+  /** Passes over the data. Default `1`. */
+  epochs?: number;
+  /** Called after every step. */
+  onStep?: (stats: RewardStepStats) => void | Promise<void>;
+}
+
+interface EncodedGroup {
+  prompt: number[];
+  responses: number[][];
+  pairs: [number, number][];
+}
+
+interface PairTensors {
+  /** `[P, N]`: +1 at chosen, -1 at rejected. */
+  diff: Float32Array;
+  /** `[P, N]`: +1 at both. */
+  sum: Float32Array;
+  /** `[P]`: per-pair weight (sums to 1 over the batch). */
+  weight: Float32Array;
+  nPairs: number;
+}
+
+/** Trains a {@link RewardModel} on pairwise comparisons and K-way rankings. */
+export class RewardTrainer {
+  private readonly model: RewardModel;
+  private readonly tokenizer: Tokenizer;
+  private readonly opt: AdamW;
+  private readonly schedule: LRSchedule;
+  private readonly rng: Rng;
+  private readonly o: Required<Pick<RewardTrainerOptions, 'batchSize' | 'margin' | 'centerRewardsCoef' | 'appendEos' | 'truncatePrompt' | 'maxGradNorm'>>;
+  private readonly logger: Logger;
+  private stepCount = 0;
+
+  /** Validates options (throws {@link ConfigError}) and creates the optimizer. */
+  constructor(options: RewardTrainerOptions) {
+    if (options.model === undefined) throw new ConfigError('RewardTrainerOptions.model', options.model, 'is required');
+    if (options.tokenizer === undefined) throw new ConfigError('RewardTrainerOptions.tokenizer', options.tokenizer, 'is required');
+    this.model = options.model;
+    this.tokenizer = options.tokenizer;
+    const lr = checkNumber('RewardTrainerOptions.learningRate', options.learningRate ?? 1e-4, { gt: 0 });
+    const warmupSteps = checkInteger('RewardTrainerOptions.warmupSteps', options.warmupSteps ?? 10, 0);
+    const decaySteps = checkInteger('RewardTrainerOptions.decaySteps', options.decaySteps ?? 1000, Math.max(1, warmupSteps));
+    const truncatePrompt = options.truncatePrompt ?? 'error';
+    if (truncatePrompt !== 'error' && truncatePrompt !== 'left') throw new ConfigError('RewardTrainerOptions.truncatePrompt', truncatePrompt, "must be 'error' or 'left'");
+    this.o = {
+      batchSize: checkInteger('RewardTrainerOptions.batchSize', options.batchSize ?? 8, 1),
+      margin: checkNumber('RewardTrainerOptions.margin', options.margin ?? 0),
+      centerRewardsCoef: checkNumber('RewardTrainerOptions.centerRewardsCoef', options.centerRewardsCoef ?? 0, { ge: 0 }),
+      appendEos: options.appendEos ?? true,
+      truncatePrompt,
+      maxGradNorm: checkNumber('RewardTrainerOptions.maxGradNorm', options.maxGradNorm ?? 1, { gt: 0 }),
+    };
+    this.schedule = warmupCosineSchedule({ peak: lr, warmupSteps, totalSteps: decaySteps, minLr: lr / 10 });
+    this.opt = new AdamW(this.model.trainableVariables, { learningRate: lr, weightDecay: options.weightDecay ?? 0 });
+    this.rng = new Rng(options.seed ?? 0);
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Steps taken so far. */
+  get step(): number {
+    return this.stepCount;
+  }
+
+  /** Tokenizes groups, enforcing the context length (error or left truncation of the prompt). */
+  private encode(groups: PromptGroup[]): EncodedGroup[] {
+    const ctx = this.model.config.contextLength;
+    return groups.map((g) => {
+      let prompt = this.tokenizer.encode(g.prompt);
+      const responses = g.responses.map((r) => [...this.tokenizer.encode(r), ...(this.o.appendEos ? [this.tokenizer.eosId] : [])]);
+      const longest = Math.max(...responses.map((r) => r.length));
+      if (prompt.length + longest > ctx) {
+        if (this.o.truncatePrompt === 'error' || longest >= ctx) {
+          throw new InputError(`data[${g.firstRecord}]`, `${prompt.length} prompt + ${longest} response tokens`,
+            `exceeds contextLength = ${ctx}${this.o.truncatePrompt === 'error' ? " (set truncatePrompt: 'left' to drop prompt tokens)" : ''}`);
+        }
+        prompt = prompt.slice(prompt.length - (ctx - longest));
+      }
+      if (prompt.length === 0) throw new InputError(`data[${g.firstRecord}].prompt`, g.prompt, 'encodes to no tokens (after truncation)');
+      return { prompt, responses, pairs: g.pairs };
+    });
+  }
+
+  /** Pair matrices and weights for a batch of groups (responses concatenated in group order). */
+  private pairTensors(batch: EncodedGroup[]): PairTensors {
+    const N = batch.reduce((a, g) => a + g.responses.length, 0);
+    const P = batch.reduce((a, g) => a + g.pairs.length, 0);
+    const diff = new Float32Array(P * N);
+    const sum = new Float32Array(P * N);
+    const weight = new Float32Array(P);
+    let p = 0;
+    let offset = 0;
+    for (const g of batch) {
+      for (const [w, l] of g.pairs) {
+        diff[p * N + offset + w] = 1;
+        diff[p * N + offset + l] = -1;
+        sum[p * N + offset + w] = 1;
+        sum[p * N + offset + l] = 1;
+        weight[p] = 1 / (g.pairs.length * batch.length);
+        p++;
+      }
+      offset += g.responses.length;
+    }
+    return { diff, sum, weight, nPairs: P };
+  }
+
+  /** Scores `[N]`, per-pair differences `[P]` and the loss for a batch (inside a tidy). */
+  private forward(batch: EncodedGroup[], training: boolean) {
+    const prompts = batch.flatMap((g) => g.responses.map(() => g.prompt));
+    const responses = batch.flatMap((g) => g.responses);
+    const pt = this.pairTensors(batch);
+    const N = responses.length;
+    const scores = this.model.rawScores(promptResponseBatch(prompts, responses, this.tokenizer.padId), { training, rng: this.rng }); // [N]
+    const col = tf.reshape(scores, [N, 1]);
+    const d = tf.reshape(tf.matMul(tf.tensor2d(pt.diff, [pt.nPairs, N]), col), [pt.nPairs]) as tf.Tensor1D; // [P] r_w - r_l
+    const s = tf.reshape(tf.matMul(tf.tensor2d(pt.sum, [pt.nPairs, N]), col), [pt.nPairs]) as tf.Tensor1D; //  [P] r_w + r_l
+    const w = tf.tensor1d(pt.weight);
+    const bt = pairwiseLoss(d, tf.zerosLike(d) as tf.Tensor1D, this.o.margin); //                               [P]
+    let loss = tf.sum(tf.mul(bt, w)) as tf.Scalar;
+    if (this.o.centerRewardsCoef > 0) loss = tf.add(loss, tf.mul(this.o.centerRewardsCoef, tf.sum(tf.mul(tf.square(s), w)))) as tf.Scalar;
+    return { loss, d, s };
+  }
+
+  private static stats(loss: number, d: ArrayLike<number>, s: ArrayLike<number>): RewardStats {
+    const P = d.length;
+    let acc = 0;
+    let m = 0;
+    let c = 0;
+    let r = 0;
+    for (let i = 0; i < P; i++) {
+      const di = d[i] as number;
+      const si = s[i] as number;
+      if (di > 0) acc++;
+      m += di;
+      c += (si + di) / 2;
+      r += (si - di) / 2;
+    }
+    return { loss, accuracy: acc / P, margin: m / P, chosenReward: c / P, rejectedReward: r / P, pairs: P };
+  }
+
+  private batches(groups: EncodedGroup[], shuffle: boolean): EncodedGroup[][] {
+    const order = groups.map((_, i) => i);
+    if (shuffle) this.rng.shuffle(order);
+    const out: EncodedGroup[][] = [];
+    for (let i = 0; i < order.length; i += this.o.batchSize) out.push(order.slice(i, i + this.o.batchSize).map((k) => groups[k] as EncodedGroup));
+    return out;
+  }
+
+  /** Trains on pairs and/or K-way rankings; returns the per-step history. */
+  async train(data: readonly ComparisonRecord[], options: RewardTrainOptions = {}): Promise<RewardStepStats[]> {
+    const epochs = checkInteger('epochs', options.epochs ?? 1, 1);
+    const groups = this.encode(groupComparisons(data));
+    const history: RewardStepStats[] = [];
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      for (const batch of this.batches(groups, true)) {
+        const lr = this.schedule(this.stepCount);
+        const r = await optimizerStep(this.opt, () => {
+          const f = this.forward(batch, true);
+          return { loss: f.loss, metrics: { d: f.d, s: f.s } };
+        }, { maxGradNorm: this.o.maxGradNorm, learningRate: lr, where: `RewardTrainer step ${this.stepCount + 1}` });
+        this.stepCount++;
+        const stats: RewardStepStats = { ...RewardTrainer.stats(r.loss, r.metrics.d ?? [], r.metrics.s ?? []), step: this.stepCount, epoch, lr, gradNorm: r.gradNorm };
+        history.push(stats);
+        this.logger.log('info', 'reward step', { ...stats });
+        await options.onStep?.(stats);
+      }
+    }
+    return history;
+  }
+
+  /** Loss, pairwise accuracy and margins over comparisons (no dropout, no update). */
+  async evaluate(data: readonly ComparisonRecord[]): Promise<RewardStats> {
+    const groups = this.encode(groupComparisons(data));
+    let lossSum = 0;
+    const ds: number[] = [];
+    const ss: number[] = [];
+    for (const batch of this.batches(groups, false)) {
+      const out = tf.tidy(() => {
+        const f = this.forward(batch, false);
+        return [f.loss, f.d, f.s];
+      });
+      const [l, d, s] = await Promise.all(out.map((t) => t.data()));
+      tf.dispose(out);
+      lossSum += (l?.[0] as number) * batch.length;
+      ds.push(...Array.from(d ?? []));
+      ss.push(...Array.from(s ?? []));
+    }
+    return RewardTrainer.stats(lossSum / groups.length, ds, ss);
+  }
+}
