@@ -84,3 +84,20 @@ export { RewardTrainer } from './reward/reward-trainer';
 export type { RewardTrainerOptions, RewardStats, RewardStepStats, RewardTrainOptions } from './reward/reward-trainer';
 export { pairwiseLoss, groupComparisons } from './reward/pairwise';
 export type { PromptGroup, ComparisonRecord } from './reward/pairwise';
+
+// Functional RL core (tensor in / tensor out, for any policy)
+export {
+  maskedMean, maskedVar, maskedWhiten, WHITEN_EPSILON, gae, ppoPolicyLoss, ppoValueLoss, entropyFromLogits,
+  klPenalty, FixedKLController, AdaptiveKLController, perTokenRewards,
+} from './rl/index';
+export type {
+  GaeOptions, GaeResult, PpoPolicyLossArgs, PpoPolicyLossResult, PpoValueLossArgs, PpoValueLossResult, KlEstimator,
+  KLController, KLControllerState, AdaptiveKLControllerOptions, PerTokenRewardsArgs,
+} from './rl/index';
+
+// PPO
+export { PPOTrainer } from './ppo/ppo-trainer';
+export type { PPOTrainOptions, PPOProgress } from './ppo/ppo-trainer';
+export type { PPOTrainerOptions, RewardFunction, RewardSample, ResolvedPPOOptions } from './ppo/options';
+export type { PPOStats } from './ppo/stats';
+export type { Critic, ValueHead } from './ppo/forward';

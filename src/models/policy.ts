@@ -16,8 +16,8 @@ import { Transformer } from './transformer';
 import { gatherLogProbs } from './layers';
 import { loadWeightsFile, saveWeightsFile } from './files';
 
-/** The batch without its last column. */
-function dropLastColumn(batch: PaddedBatch): PaddedBatch {
+/** The batch without its last column (the inputs whose outputs predict columns 1..T-1). */
+export function dropLastColumn(batch: PaddedBatch): PaddedBatch {
   const { batch: B, length: T } = batch;
   const ids = new Int32Array(B * (T - 1));
   const mask = new Int32Array(B * (T - 1));

@@ -29,8 +29,9 @@ function run(file: string): { backend: string; before: number; after: number; st
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rlhf-pack-'));
-  // `npm pack` runs the prepack script (the tsup build).
-  execFileSync('npm', ['pack', '--pack-destination', dir], { cwd: root, stdio: 'pipe', timeout: 240_000 });
+  // dist/ was built by tests/global-setup.ts; --ignore-scripts skips the prepack rebuild so that no
+  // other test sees dist/ deleted mid-run.
+  execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: root, stdio: 'pipe', timeout: 240_000 });
   const tgz = (await readdir(dir)).find((f) => f.endsWith('.tgz'));
   if (tgz === undefined) throw new Error('npm pack produced no tarball');
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));

@@ -1,0 +1,168 @@
+/**
+ * PPOTrainer options: one interface, each field documented once with its default (taken from the
+ * RLHF recipe: lm-human-preferences, the N / N+ implementation details, TRL), validated once.
+ * @module
+ */
+import { ConfigError } from '../errors';
+import type { Logger } from '../logging/logger';
+import { silentLogger } from '../logging/logger';
+import type { TransformerPolicy } from '../models/policy';
+import type { RewardModel } from '../reward/reward-model';
+import type { KlEstimator } from '../rl/kl';
+import type { EpsilonPlacement } from '../optim/adamw';
+import type { Tokenizer } from '../tokenizers/tokenizer';
+import { checkInteger, checkNumber } from '../train/validate';
+
+/** One sample handed to a reward function. */
+export interface RewardSample {
+  /** The prompt text. */
+  prompt: string;
+  /** The response text (decoded, stop token removed by the tokenizer's decode). */
+  response: string;
+  /** Prompt token ids. */
+  promptIds: number[];
+  /** Response token ids (the stop token included when it was generated). */
+  responseIds: number[];
+}
+
+/** A programmatic reward: one finite score per sample, in order. */
+export type RewardFunction = (samples: RewardSample[]) => number[] | Promise<number[]>;
+
+/** Options of {@link PPOTrainer}. */
+export interface PPOTrainerOptions {
+  /** The policy to optimise (updated in place). Required. */
+  policy: TransformerPolicy;
+  /** A reward model or a function of the samples. Required. */
+  reward: RewardModel | RewardFunction;
+  /** Encodes prompts and decodes responses; its `eosId` is the default stop token. Required. */
+  tokenizer: Tokenizer;
+  /** Frozen reference policy for the KL penalty. Default: a clone of `policy` at construction. */
+  ref?: TransformerPolicy;
+  /**
+   * Critic. A {@link RewardModel} instance is used as a separate value model; `'separate'` creates one
+   * (a clone of `reward` when it is a RewardModel, as InstructGPT does, else a copy of the policy trunk
+   * with a zero-initialised head); `'shared'` puts a zero-initialised value head on the policy trunk.
+   * Default `'separate'`.
+   */
+  valueModel?: RewardModel | 'separate' | 'shared';
+  /** Adam learning rate of policy and critic. Default `1e-5`. */
+  learningRate?: number;
+  /** Prompts per PPO step in {@link PPOTrainer.train}. Default `16`. */
+  batchSize?: number;
+  /** Rollouts per gradient step. Default `4`. */
+  miniBatchSize?: number;
+  /** Passes over each rollout batch. Default `4`. */
+  ppoEpochs?: number;
+  /** Policy ratio clip epsilon. Default `0.2`. */
+  clipRange?: number;
+  /** Value clip epsilon. Default `0.2`. */
+  clipRangeValue?: number;
+  /** Value-loss coefficient. Default `0.1`. */
+  vfCoef?: number;
+  /** GAE discount. Default `1`. */
+  gamma?: number;
+  /** GAE lambda. Default `0.95`. */
+  lam?: number;
+  /** Initial (or fixed) KL coefficient beta. Default `0.05`. */
+  klCoef?: number;
+  /** Per-token KL estimator in the reward: `'k1'`, `'k2'` or `'k3'`. Default `'k1'`. */
+  klEstimator?: KlEstimator;
+  /** Target KL (nats per sequence); setting it makes the KL coefficient adaptive. Default: fixed. */
+  klTarget?: number;
+  /** Horizon (episodes) of the adaptive KL controller. Default `10000`. */
+  klHorizon?: number;
+  /** Whiten the per-token rewards (scale only, mean kept) before GAE. Default `false`. */
+  whitenRewards?: boolean;
+  /** Most tokens generated per response. Default `32`. */
+  maxNewTokens?: number;
+  /** Sampling temperature; every log-prob is computed at the same temperature. Default `1`. */
+  temperature?: number;
+  /** Top-k at rollout (0 = off; off is right for PPO). Default `0`. */
+  topK?: number;
+  /** Top-p at rollout (1 = off; off is right for PPO). Default `1`. */
+  topP?: number;
+  /** Tokens that end a response. Default `[tokenizer.eosId]`. */
+  stopTokens?: number[];
+  /** Subtracted from the score of a response that hit no stop token. Default: no penalty. */
+  missingEosPenalty?: number;
+  /** Clip the global gradient norm. Default `1`. */
+  maxGradNorm?: number;
+  /** Adam epsilon. Default `1e-5`. */
+  adamEpsilon?: number;
+  /** Where Adam's epsilon goes (see {@link AdamW}). Default `'pytorch'`. */
+  adamEpsilonPlacement?: EpsilonPlacement;
+  /** Weight of the pretraining loss (PPO-ptx); needs `ptxData`. Default `0`. */
+  ptxCoef?: number;
+  /** Token stream for PPO-ptx. Default: none. */
+  ptxData?: ArrayLike<number>;
+  /** Sequences per PPO-ptx batch. Default `miniBatchSize`. */
+  ptxBatchSize?: number;
+  /** Seed of sampling and shuffling. Default `0`. */
+  seed?: number;
+  /** Receives warnings (negative KL, ratio blow-ups) and progress. Default: silent. */
+  logger?: Logger;
+  /** Log a warning when the mean ratio of a minibatch leaves `[1 / x, x]`. Default `10`. */
+  ratioWarningThreshold?: number;
+}
+
+/** Options with defaults filled in (models excluded). */
+export interface ResolvedPPOOptions {
+  learningRate: number; batchSize: number; miniBatchSize: number; ppoEpochs: number;
+  clipRange: number; clipRangeValue: number; vfCoef: number; gamma: number; lam: number;
+  klCoef: number; klEstimator: KlEstimator; klTarget: number | undefined; klHorizon: number;
+  whitenRewards: boolean; maxNewTokens: number; temperature: number; topK: number; topP: number;
+  stopTokens: number[]; missingEosPenalty: number | undefined; maxGradNorm: number; adamEpsilon: number;
+  adamEpsilonPlacement: EpsilonPlacement; ptxCoef: number; ptxBatchSize: number; seed: number;
+  logger: Logger; ratioWarningThreshold: number;
+}
+
+const P = (name: string) => `PPOTrainerOptions.${name}`;
+
+/** Validates options (throws {@link ConfigError} naming the option) and fills in defaults. */
+export function resolvePPOOptions(o: PPOTrainerOptions): ResolvedPPOOptions {
+  if (o.policy === undefined) throw new ConfigError(P('policy'), o.policy, 'is required');
+  if (o.reward === undefined) throw new ConfigError(P('reward'), o.reward, 'is required (a RewardModel or a function)');
+  if (o.tokenizer === undefined) throw new ConfigError(P('tokenizer'), o.tokenizer, 'is required');
+  const klEstimator = o.klEstimator ?? 'k1';
+  if (!['k1', 'k2', 'k3'].includes(klEstimator)) throw new ConfigError(P('klEstimator'), klEstimator, "must be 'k1', 'k2' or 'k3'");
+  const batchSize = checkInteger(P('batchSize'), o.batchSize ?? 16, 1);
+  const miniBatchSize = checkInteger(P('miniBatchSize'), o.miniBatchSize ?? Math.min(4, batchSize), 1);
+  const ptxCoef = checkNumber(P('ptxCoef'), o.ptxCoef ?? 0, { ge: 0 });
+  if (ptxCoef > 0 && (o.ptxData === undefined || o.ptxData.length < 2)) throw new ConfigError(P('ptxData'), o.ptxData, 'is required (a token stream) when ptxCoef > 0');
+  const V = o.policy.config.vocabSize;
+  const stopTokens = o.stopTokens ?? [o.tokenizer.eosId];
+  stopTokens.forEach((t, i) => {
+    if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`${P('stopTokens')}[${i}]`, t, `must be a token id in [0, ${V})`);
+  });
+  const placement = o.adamEpsilonPlacement ?? 'pytorch';
+  if (placement !== 'pytorch' && placement !== 'tf1') throw new ConfigError(P('adamEpsilonPlacement'), placement, "must be 'pytorch' or 'tf1'");
+  return {
+    learningRate: checkNumber(P('learningRate'), o.learningRate ?? 1e-5, { gt: 0 }),
+    batchSize, miniBatchSize,
+    ppoEpochs: checkInteger(P('ppoEpochs'), o.ppoEpochs ?? 4, 1),
+    clipRange: checkNumber(P('clipRange'), o.clipRange ?? 0.2, { gt: 0 }),
+    clipRangeValue: checkNumber(P('clipRangeValue'), o.clipRangeValue ?? 0.2, { gt: 0 }),
+    vfCoef: checkNumber(P('vfCoef'), o.vfCoef ?? 0.1, { ge: 0 }),
+    gamma: checkNumber(P('gamma'), o.gamma ?? 1, { ge: 0, le: 1 }),
+    lam: checkNumber(P('lam'), o.lam ?? 0.95, { ge: 0, le: 1 }),
+    klCoef: checkNumber(P('klCoef'), o.klCoef ?? 0.05, { ge: 0 }),
+    klEstimator,
+    klTarget: o.klTarget === undefined ? undefined : checkNumber(P('klTarget'), o.klTarget, { gt: 0 }),
+    klHorizon: checkNumber(P('klHorizon'), o.klHorizon ?? 10000, { gt: 0 }),
+    whitenRewards: o.whitenRewards ?? false,
+    maxNewTokens: checkInteger(P('maxNewTokens'), o.maxNewTokens ?? 32, 1),
+    temperature: checkNumber(P('temperature'), o.temperature ?? 1, { gt: 0 }),
+    topK: checkInteger(P('topK'), o.topK ?? 0, 0),
+    topP: checkNumber(P('topP'), o.topP ?? 1, { gt: 0, le: 1 }),
+    stopTokens,
+    missingEosPenalty: o.missingEosPenalty === undefined ? undefined : checkNumber(P('missingEosPenalty'), o.missingEosPenalty),
+    maxGradNorm: checkNumber(P('maxGradNorm'), o.maxGradNorm ?? 1, { gt: 0 }),
+    adamEpsilon: checkNumber(P('adamEpsilon'), o.adamEpsilon ?? 1e-5, { gt: 0 }),
+    adamEpsilonPlacement: placement,
+    ptxCoef,
+    ptxBatchSize: checkInteger(P('ptxBatchSize'), o.ptxBatchSize ?? miniBatchSize, 1),
+    seed: checkInteger(P('seed'), o.seed ?? 0, 0),
+    logger: o.logger ?? silentLogger,
+    ratioWarningThreshold: checkNumber(P('ratioWarningThreshold'), o.ratioWarningThreshold ?? 10, { gt: 1 }),
+  };
+}

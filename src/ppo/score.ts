@@ -1,0 +1,50 @@
+/**
+ * PPO stage 3, scoring: the reward model or reward function scores each (prompt, response); responses
+ * that hit no stop token are penalised; anything non-finite or of the wrong length is an error before
+ * any weight changes.
+ * @module
+ */
+import { InputError, NonFiniteError } from '../errors';
+import { RewardModel } from '../reward/reward-model';
+import type { Tokenizer } from '../tokenizers/tokenizer';
+import type { ResolvedPPOOptions, RewardFunction, RewardSample } from './options';
+import type { Rollout } from './rollout';
+
+/** Scores of a rollout: the raw reward and the score after the missing-EOS penalty. */
+export interface Scores {
+  /** What the reward returned. */
+  raw: number[];
+  /** The score used in the per-token reward. */
+  final: number[];
+}
+
+/** Stage 3: scores every sample. */
+export async function scoreRollout(
+  reward: RewardModel | RewardFunction,
+  ro: Rollout,
+  tokenizer: Tokenizer,
+  o: ResolvedPPOOptions,
+  step: number,
+): Promise<Scores> {
+  let raw: number[];
+  if (reward instanceof RewardModel) {
+    raw = await reward.score(ro.promptIds, ro.responseIds);
+  } else {
+    const samples: RewardSample[] = ro.prompts.map((prompt, b) => ({
+      prompt,
+      response: tokenizer.decode(ro.responseIds[b] as number[]),
+      promptIds: [...(ro.promptIds[b] as number[])],
+      responseIds: [...(ro.responseIds[b] as number[])],
+    }));
+    raw = await reward(samples);
+  }
+  if (!Array.isArray(raw) || raw.length !== ro.prompts.length) {
+    throw new InputError('reward(samples)', Array.isArray(raw) ? `${raw.length} scores` : raw, `must return one number per sample (${ro.prompts.length})`);
+  }
+  raw.forEach((s, i) => {
+    if (typeof s !== 'number' || !Number.isFinite(s)) throw new NonFiniteError(`score of sample ${i}`, s as number, `PPOTrainer step ${step} (scoring)`);
+  });
+  const penalty = o.missingEosPenalty;
+  const final = raw.map((s, b) => (penalty !== undefined && !ro.hitStop[b] ? s - penalty : s));
+  return { raw, final };
+}

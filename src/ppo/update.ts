@@ -1,0 +1,132 @@
+/**
+ * PPO stage 7, the update: `ppoEpochs` passes over shuffled minibatches of the rollout, each a
+ * clipped policy loss plus `vfCoef` times the clipped value loss (plus `ptxCoef` times the pretraining
+ * loss for PPO-ptx), one AdamW over policy and critic with the global gradient norm clipped.
+ * @module
+ */
+import { tf } from '../tf';
+import type { Logger } from '../logging/logger';
+import type { Rng } from '../ops/random';
+import type { AdamW } from '../optim/adamw';
+import type { TransformerPolicy } from '../models/policy';
+import { ppoPolicyLoss, ppoValueLoss } from '../rl/losses';
+import { maskedMean } from '../rl/masked';
+import { optimizerStep } from '../train/step';
+import { responseForward, type Critic } from './forward';
+import type { ResolvedPPOOptions } from './options';
+import { selectFlat, selectRows, type Rollout } from './rollout';
+
+/** Rollout-time quantities the update needs, `[B * R]`. */
+export interface UpdateTargets {
+  /** Log-probs at rollout time (computed on the epoch-1 minibatches). */
+  oldLogProbs: Float32Array;
+  /** Values at rollout time. */
+  oldValues: Float32Array;
+  /** Whitened advantages. */
+  advantages: Float32Array;
+  /** Value targets. */
+  returns: Float32Array;
+}
+
+/** Per-minibatch metrics, averaged by {@link ppoUpdate}. */
+export interface UpdateStats {
+  'policy/approxkl_avg': number;
+  'policy/clipfrac_avg': number;
+  'policy/entropy_avg': number;
+  'loss/policy_avg': number;
+  'loss/value_avg': number;
+  'val/clipfrac_avg': number;
+  'val/ratio': number;
+  'loss/ptx_avg': number;
+  /** Approx KL of the very first minibatch (exactly 0 when rollout and update agree). */
+  firstApproxKl: number;
+  /** Mean ratio of the very first minibatch (exactly 1 when rollout and update agree). */
+  firstRatio: number;
+}
+
+/** The minibatch row lists of every epoch; epoch 0's are also used to compute old log-probs. */
+export function minibatchPlan(batch: number, o: ResolvedPPOOptions, rng: Rng): number[][][] {
+  const plan: number[][][] = [];
+  for (let e = 0; e < o.ppoEpochs; e++) {
+    const order = rng.shuffle(Array.from({ length: batch }, (_, i) => i));
+    const mbs: number[][] = [];
+    for (let i = 0; i < batch; i += o.miniBatchSize) mbs.push(order.slice(i, i + o.miniBatchSize));
+    plan.push(mbs);
+  }
+  return plan;
+}
+
+/** A PPO-ptx batch of random windows from the pretraining stream, or undefined. */
+function ptxBatch(o: ResolvedPPOOptions, data: ArrayLike<number> | undefined, ctx: number, rng: Rng) {
+  if (o.ptxCoef === 0 || data === undefined) return undefined;
+  const L = Math.min(ctx, data.length);
+  const B = o.ptxBatchSize;
+  const ids = new Int32Array(B * L);
+  for (let b = 0; b < B; b++) {
+    const s = rng.int(data.length - L + 1);
+    for (let t = 0; t < L; t++) ids[b * L + t] = data[s + t] as number;
+  }
+  return { ids, mask: new Int32Array(B * L).fill(1), batch: B, length: L };
+}
+
+/** Minibatch loss and metric tensors (inside the optimizer's tape). */
+function minibatchLoss(policy: TransformerPolicy, critic: Critic, ro: Rollout, rows: number[], t: UpdateTargets, o: ResolvedPPOOptions, ptx: ReturnType<typeof ptxBatch>) {
+  const P = ro.responseStart;
+  const R = ro.responseLength;
+  const n = rows.length;
+  const sub = selectRows(ro.batch, rows);
+  const mask = tf.tensor2d(selectFlat(ro.responseMask, R, rows), [n, R]); //                           [n, R]
+  const f = responseForward(policy, sub, P, R, o.temperature, { critic, entropy: true });
+  const pg = ppoPolicyLoss({
+    logProbs: f.logProbs, oldLogProbs: tf.tensor2d(selectFlat(t.oldLogProbs, R, rows), [n, R]),
+    advantages: tf.tensor2d(selectFlat(t.advantages, R, rows), [n, R]), mask, clipRange: o.clipRange,
+  });
+  const vf = ppoValueLoss({
+    values: f.values as tf.Tensor2D, oldValues: tf.tensor2d(selectFlat(t.oldValues, R, rows), [n, R]),
+    returns: tf.tensor2d(selectFlat(t.returns, R, rows), [n, R]), mask, clipRangeValue: o.clipRangeValue,
+  });
+  let loss = tf.add(pg.loss, tf.mul(vf.loss, o.vfCoef)) as tf.Scalar;
+  let ptxLoss = tf.scalar(0);
+  if (ptx !== undefined) {
+    ptxLoss = tf.neg(tf.mean(policy.tokenLogProbs(ptx, { from: 1 }))) as tf.Scalar;
+    loss = tf.add(loss, tf.mul(ptxLoss, o.ptxCoef)) as tf.Scalar;
+  }
+  const entropy = maskedMean(f.entropy as tf.Tensor2D, mask) as tf.Scalar;
+  return { loss, metrics: { approxKl: pg.approxKl, clipFrac: pg.clipFrac, ratio: pg.ratio, pgLoss: pg.loss, vfLoss: vf.loss, vfClip: vf.clipFrac, entropy, ptx: ptxLoss } };
+}
+
+/** Stage 7: runs the planned minibatch updates and returns averaged metrics. */
+export async function ppoUpdate(args: {
+  policy: TransformerPolicy; critic: Critic; opt: AdamW; ro: Rollout; targets: UpdateTargets; plan: number[][][];
+  o: ResolvedPPOOptions; rng: Rng; ptxData: ArrayLike<number> | undefined; logger: Logger; step: number;
+}): Promise<UpdateStats> {
+  const { policy, critic, opt, ro, targets, plan, o } = args;
+  const sums: Record<string, number> = {};
+  let count = 0;
+  let first: Record<string, number> | undefined;
+  for (const [e, epoch] of plan.entries()) {
+    for (const rows of epoch) {
+      const ptx = ptxBatch(o, args.ptxData, policy.config.contextLength, args.rng);
+      const r = await optimizerStep(opt, () => minibatchLoss(policy, critic, ro, rows, targets, o, ptx), {
+        maxGradNorm: o.maxGradNorm, learningRate: o.learningRate, where: `PPOTrainer step ${args.step} (epoch ${e + 1})`,
+      });
+      const m: Record<string, number> = {};
+      for (const [k, v] of Object.entries(r.metrics)) m[k] = v[0] as number;
+      m.loss = r.loss;
+      first ??= m;
+      for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + v;
+      count++;
+      const ratio = m.ratio as number;
+      if (!(ratio < o.ratioWarningThreshold && ratio > 1 / o.ratioWarningThreshold)) {
+        args.logger.log('warn', `PPO ratio blow-up: mean ratio ${ratio.toFixed(3)} in epoch ${e + 1}; lower learningRate or ppoEpochs`, { step: args.step, ratio });
+      }
+    }
+  }
+  const avg = (k: string) => (sums[k] ?? 0) / count;
+  return {
+    'policy/approxkl_avg': avg('approxKl'), 'policy/clipfrac_avg': avg('clipFrac'), 'policy/entropy_avg': avg('entropy'),
+    'loss/policy_avg': avg('pgLoss'), 'loss/value_avg': avg('vfLoss'), 'val/clipfrac_avg': avg('vfClip'),
+    'val/ratio': avg('ratio'), 'loss/ptx_avg': avg('ptx'),
+    firstApproxKl: first?.approxKl ?? NaN, firstRatio: first?.ratio ?? NaN,
+  };
+}

@@ -1,0 +1,28 @@
+// Builds dist/ once before any test file runs (the packed-tarball and example tests use the built
+// package), so no test rebuilds it while another one is reading it. Skipped when dist is up to date.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+export default function setup(): void {
+  let built = 0;
+  try {
+    built = Math.min(statSync(join(root, 'dist/index.js')).mtimeMs, statSync(join(root, 'dist/index.d.ts')).mtimeMs);
+  } catch {
+    built = 0;
+  }
+  const inputs = Math.max(newestMtime(join(root, 'src')), statSync(join(root, 'package.json')).mtimeMs, statSync(join(root, 'tsup.config.ts')).mtimeMs);
+  if (built > inputs) return;
+  execFileSync('npx', ['tsup'], { cwd: root, stdio: 'pipe', timeout: 300_000 });
+}
