@@ -9,7 +9,9 @@ import { InputError } from '../errors';
 import { checkInteger } from '../train/validate';
 import { Rng } from '../ops/random';
 import { AdamW } from '../optim/adamw';
-import type { TransformerPolicy } from '../models/policy';
+import { TransformerPolicy } from '../models/policy';
+import type { Logger } from '../logging/logger';
+import { joinPath, PPO_CHECKPOINT_FORMAT, readTrainerState, writeTrainerState } from './checkpoint';
 import { RewardModel } from '../reward/reward-model';
 import { AdaptiveKLController, FixedKLController, type KLController } from '../rl/kl-controllers';
 import type { Tokenizer } from '../tokenizers/tokenizer';
@@ -28,6 +30,18 @@ export interface PPOTrainOptions {
   steps: number;
   /** Called after every step with its stats. */
   onStep?: (stats: PPOStats) => void | Promise<void>;
+}
+
+/** What {@link PPOTrainer.load} needs besides the checkpoint. */
+export interface PPOLoadOptions {
+  /** The reward model or function (not stored in checkpoints). */
+  reward: RewardModel | RewardFunction;
+  /** The tokenizer. */
+  tokenizer: Tokenizer;
+  /** Logger. Default: silent. */
+  logger?: Logger;
+  /** PPO-ptx token stream, when the run used one. */
+  ptxData?: ArrayLike<number>;
 }
 
 /** Mutable training state that a checkpoint must restore. */
@@ -59,6 +73,7 @@ export class PPOTrainer {
   /** Sampling and shuffling randomness (saved in checkpoints). */
   readonly rng: Rng;
   private readonly ptxData: ArrayLike<number> | undefined;
+  /** Things this trainer created or loaded and frees in {@link PPOTrainer.dispose}. */
   private readonly owned: { dispose(): void }[] = [];
   /** Steps and episodes so far. */
   progress: PPOProgress = { step: 0, episode: 0 };
@@ -166,6 +181,51 @@ export class PPOTrainer {
       await options.onStep?.(stats);
     }
     return history;
+  }
+
+  /**
+   * Saves everything needed to resume: `policy/`, `ref/`, `critic/` (separate critic), and the optimizer
+   * moments, value head, KL coefficient, RNG state and counters (`trainer.safetensors`, `trainer.json`).
+   */
+  async save(dir: string): Promise<void> {
+    await this.policy.save(joinPath(dir, 'policy'));
+    await this.ref.save(joinPath(dir, 'ref'));
+    if (this.critic.kind === 'separate') await this.critic.model.save(joinPath(dir, 'critic'));
+    const { logger: _l, ...options } = this.options;
+    await writeTrainerState(dir, {
+      format: PPO_CHECKPOINT_FORMAT, progress: { ...this.progress }, kl: this.kl.getState(), rng: this.rng.getState(),
+      options, critic: this.critic.kind,
+    }, this.optimizer.exportState(), this.critic.kind === 'shared' ? this.critic.head : undefined);
+  }
+
+  /**
+   * Restores a trainer saved by {@link PPOTrainer.save}. The reward and tokenizer are not saved (a
+   * reward may be a function): pass them again. Training continues exactly where it stopped.
+   */
+  static async load(dir: string, with_: PPOLoadOptions): Promise<PPOTrainer> {
+    const state = await readTrainerState(dir);
+    const policy = await TransformerPolicy.load(joinPath(dir, 'policy'));
+    const ref = await TransformerPolicy.load(joinPath(dir, 'ref'));
+    const critic = state.json.critic === 'separate' ? await RewardModel.load(joinPath(dir, 'critic')) : undefined;
+    const trainer = new PPOTrainer({
+      ...state.json.options, policy, ref, reward: with_.reward, tokenizer: with_.tokenizer,
+      valueModel: critic ?? 'shared',
+      ...(with_.logger ? { logger: with_.logger } : {}), ...(with_.ptxData ? { ptxData: with_.ptxData } : {}),
+    });
+    trainer.owned.push(policy, ref, ...(critic ? [critic] : []));
+    if (trainer.critic.kind === 'shared' && state.valueHead) {
+      const { head } = trainer.critic;
+      const vh = state.valueHead;
+      tf.tidy(() => {
+        head.weight.assign(tf.tensor(vh.weight.data, vh.weight.shape, 'float32'));
+        head.bias.assign(tf.tensor(vh.bias.data, vh.bias.shape, 'float32'));
+      });
+    }
+    trainer.optimizer.importState(state.optimizer);
+    trainer.kl.setState(state.json.kl);
+    trainer.rng.setState(state.json.rng);
+    trainer.progress = { ...state.json.progress };
+    return trainer;
   }
 
   /** Frees what the trainer created (reference clone, critic, optimizer moments); not the user's models. */

@@ -3,6 +3,7 @@ import { tf } from '../../src/tf';
 import { TransformerPolicy } from '../../src/models/policy';
 import { PPOTrainer } from '../../src/ppo/ppo-trainer';
 import type { RewardSample } from '../../src/ppo/options';
+import type { PPOStats } from '../../src/ppo/stats';
 import { ByteTokenizer } from '../../src/tokenizers/byte';
 import { InputError, NonFiniteError } from '../../src/errors';
 import { setupBackend } from '../helpers/backend';
@@ -61,7 +62,7 @@ describe('PPOTrainer', () => {
     expect(tf.memory().numTensors).toBe(n0);
     const b = makeTrainer();
     const hb = [await b.ppo.step(prompts), await b.ppo.step(prompts), await b.ppo.step(prompts)];
-    const strip = (s: Record<string, number>) => Object.fromEntries(Object.entries(s).filter(([k]) => !k.startsWith('time/')));
+    const strip = (s: PPOStats) => Object.fromEntries(Object.entries(s).filter(([k]) => !k.startsWith('time/')));
     expect(hb.slice(1).map(strip)).toEqual(ha.map(strip));
     for (const t of [a, b]) { t.ppo.dispose(); t.policy.dispose(); }
   });
