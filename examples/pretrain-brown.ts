@@ -18,7 +18,7 @@ const test = stream(held);
 console.log(`backend ${backend}; ${sentences.length} sentences, ${train.length} training bytes`);
 
 const policy = TransformerPolicy.fromPreset('micro', tokenizer.vocabSize, { contextLength: 128, seed: 1 });
-const trainer = new LMTrainer({ policy, learningRate: 2e-3, batchSize: 8, sequenceLength: 96, warmupSteps: 30, decaySteps: steps, seed: 1 });
+const trainer = new LMTrainer({ policy, learningRate: 2e-3, batchSize: 8, sequenceLength: 96, warmupSteps: Math.min(30, steps), decaySteps: steps, seed: 1 });
 const prompts = ['The jury said', 'She looked at the', 'In the morning'];
 
 async function show(label: string) {

@@ -56,14 +56,37 @@ async function loadOptional(name: BackendName, preferGpu: boolean): Promise<bool
   }
 }
 
+type ProcessLike = { listeners(e: string): unknown[]; removeListener(e: string, f: unknown): void };
+
+/**
+ * The wasm backend's Emscripten glue installs `uncaughtException` / `unhandledRejection` handlers
+ * that rethrow, which makes Node print the whole minified glue source for any later uncaught error in
+ * the user's program. Remove the handlers it added, restoring Node's default reporting.
+ */
+async function withoutGlueHandlers<T>(f: () => Promise<T>): Promise<T> {
+  const proc = (globalThis as { process?: ProcessLike }).process;
+  if (!isNode() || proc === undefined) return f();
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const before = events.map((e) => new Set(proc.listeners(e)));
+  try {
+    return await f();
+  } finally {
+    events.forEach((e, i) => {
+      for (const l of proc.listeners(e)) if (!before[i]?.has(l)) proc.removeListener(e, l);
+    });
+  }
+}
+
 async function trySet(name: Exclude<BackendName, 'auto'>, preferGpu: boolean): Promise<boolean> {
   if (!(await loadOptional(name, preferGpu))) return false;
   if (tf.findBackendFactory(name) === null) return false;
   if (name === 'wasm') registerWasmKernels();
   try {
-    const ok = await tf.setBackend(name);
-    if (ok) await tf.ready();
-    return ok;
+    return await withoutGlueHandlers(async () => {
+      const ok = await tf.setBackend(name);
+      if (ok) await tf.ready();
+      return ok;
+    });
   } catch {
     return false;
   }
