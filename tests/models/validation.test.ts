@@ -41,3 +41,27 @@ describe('typed errors for bad config and input', () => {
     p.dispose();
   });
 });
+
+describe('seeds and clones', () => {
+  it('the same seed gives the same weights; another seed differs', async () => {
+    const a = TransformerPolicy.fromPreset('tiny', 20, { seed: 9 });
+    const b = TransformerPolicy.fromPreset('tiny', 20, { seed: 9 });
+    const c = TransformerPolicy.fromPreset('tiny', 20, { seed: 10 });
+    for (let i = 0; i < a.trainableVariables.length; i++) {
+      expect(await a.trainableVariables[i]!.data()).toEqual(await b.trainableVariables[i]!.data());
+    }
+    expect(await c.trainableVariables[0]!.data()).not.toEqual(await a.trainableVariables[0]!.data());
+    [a, b, c].forEach((p) => p.dispose());
+  });
+
+  it('clone() is independent: changing the original leaves the clone as it was', async () => {
+    const p = TransformerPolicy.fromPreset('tiny', 20, { seed: 9 });
+    const q = p.clone();
+    const before = await q.trainableVariables[0]!.data();
+    p.trainableVariables[0]!.assign(p.trainableVariables[0]!.mul(2));
+    expect(await q.trainableVariables[0]!.data()).toEqual(before);
+    p.dispose();
+    expect(await q.trainableVariables[0]!.data()).toEqual(before);
+    q.dispose();
+  });
+});

@@ -80,3 +80,40 @@ describe('PPOTrainer', () => {
     policy.dispose();
   });
 });
+
+describe('PPOTrainer options', () => {
+  it('warns through the logger on ratio blow-ups, and PPO-ptx adds a pretraining loss', async () => {
+    const warnings: string[] = [];
+    const logger = { log: (level: string, msg: string) => { if (level === 'warn') warnings.push(msg); } };
+    const ptxData = tok.encode('the cat sat on the mat. '.repeat(20));
+    const { policy, ppo } = makeTrainer({ logger, ratioWarningThreshold: 1.000001, ptxCoef: 0.5, ptxData });
+    const s = await ppo.step(prompts);
+    expect(warnings.some((w) => w.includes('ratio'))).toBe(true);
+    expect(s['loss/ptx_avg']).toBeGreaterThan(1);
+    ppo.dispose();
+    policy.dispose();
+  });
+
+  it('adaptive KL moves beta by the Ziegler rule after each step', async () => {
+    const { policy, ppo } = makeTrainer({ klCoef: 0.1, klTarget: 0.5, klHorizon: 100 });
+    const s = await ppo.step(prompts);
+    const e = Math.max(-0.2, Math.min(0.2, s['objective/kl'] / 0.5 - 1));
+    expect(ppo.kl.value).toBeCloseTo(0.1 * (1 + (e * 8) / 100), 12);
+    ppo.dispose();
+    policy.dispose();
+  });
+
+  it('rejects bad options and bad prompts with typed errors', () => {
+    const policy = TransformerPolicy.fromPreset('tiny', tok.vocabSize);
+    const base = { policy, reward: countA, tokenizer: tok };
+    expect(() => new PPOTrainer({ ...base, clipRange: 0 })).toThrow(/clipRange = 0/);
+    expect(() => new PPOTrainer({ ...base, klEstimator: 'k4' as never })).toThrow(/klEstimator/);
+    expect(() => new PPOTrainer({ ...base, ptxCoef: 1 })).toThrow(/ptxData/);
+    expect(() => new PPOTrainer({ ...base, stopTokens: [999] })).toThrow(/stopTokens\[0\] = 999/);
+    const ppo = new PPOTrainer({ ...base, maxNewTokens: 30 });
+    return Promise.all([
+      expect(ppo.step([])).rejects.toThrow(InputError),
+      expect(ppo.step(['a very long prompt indeed'])).rejects.toThrow(/exceeds contextLength = 32/),
+    ]).finally(() => { ppo.dispose(); policy.dispose(); });
+  });
+});
