@@ -9,7 +9,7 @@ import { tf } from '../tf';
 import { ConfigError, InputError } from '../errors';
 import { Rng } from '../ops/random';
 import { generateTokens, type GenerateOptions, type GenerateResult } from '../generation/generate';
-import { attentionBias, checkTokenRows, positionIds, promptResponseBatch, type PaddedBatch } from './batch';
+import { checkTokenRows, promptResponseBatch, type PaddedBatch } from './batch';
 import { decodeWeights, encodeWeights } from './checkpoint';
 import { presetConfig, resolveConfig, type PresetName, type ResolvedTransformerConfig, type TransformerConfig } from './config';
 import { Transformer } from './transformer';
@@ -94,16 +94,7 @@ export class TransformerPolicy {
 
   /** Final hidden states `[B*T, d]` of a padded batch (call inside `tf.tidy`). */
   hidden(batch: PaddedBatch, options: { training?: boolean; rng?: Rng } = {}): tf.Tensor2D {
-    const { batch: B, length: T } = batch;
-    return this.model.forward({
-      ids: tf.tensor1d(batch.ids, 'int32'),
-      positions: tf.tensor1d(positionIds(batch.mask, B, T), 'int32'),
-      bias: tf.tensor4d(attentionBias(batch.mask, B, T, T, 0), [B, 1, T, T]),
-      batch: B,
-      length: T,
-      training: options.training ?? false,
-      ...(options.rng ? { rng: options.rng } : {}),
-    }).hidden;
+    return this.model.forwardBatch(batch, options);
   }
 
   /** Checks that rows fit the context (real tokens per row <= contextLength). */

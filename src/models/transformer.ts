@@ -10,6 +10,7 @@ import { tf } from '../tf';
 import { Rng } from '../ops/random';
 import type { ResolvedTransformerConfig } from './config';
 import { bmm, gelu, layerNorm, linear, matmul2d } from './layers';
+import { attentionBias, positionIds, type PaddedBatch } from './batch';
 
 /** Cached keys (pre-transposed) and values of one layer for incremental decoding. */
 export interface LayerCache {
@@ -161,6 +162,23 @@ export class Transformer {
     }
     const eps = this.config.layerNormEpsilon;
     return { hidden: layerNorm(x, this.p('ln_f.weight'), this.p('ln_f.bias'), eps), cache }; // [B*T, d]
+  }
+
+  /**
+   * Hidden states `[B*T, d]` of a padded batch: position ids from the mask, causal + key-padding
+   * attention bias (call inside `tf.tidy`).
+   */
+  forwardBatch(batch: PaddedBatch, options: { training?: boolean; rng?: Rng } = {}): tf.Tensor2D {
+    const { batch: B, length: T } = batch;
+    return this.forward({
+      ids: tf.tensor1d(batch.ids, 'int32'),
+      positions: tf.tensor1d(positionIds(batch.mask, B, T), 'int32'),
+      bias: tf.tensor4d(attentionBias(batch.mask, B, T, T, 0), [B, 1, T, T]),
+      batch: B,
+      length: T,
+      training: options.training ?? false,
+      ...(options.rng ? { rng: options.rng } : {}),
+    }).hidden;
   }
 
   /** LM head: hidden `[N, d]` -> logits `[N, V]`. */

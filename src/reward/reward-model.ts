@@ -12,7 +12,7 @@ import { Rng } from '../ops/random';
 import { Transformer } from '../models/transformer';
 import { decodeWeights, encodeWeights } from '../models/checkpoint';
 import { resolveConfig, type ResolvedTransformerConfig, type TransformerConfig } from '../models/config';
-import { attentionBias, checkTokenRows, positionIds, promptResponseBatch, type PaddedBatch } from '../models/batch';
+import { checkTokenRows, promptResponseBatch, type PaddedBatch } from '../models/batch';
 import { matmul2d } from '../models/layers';
 import { loadWeightsFile, saveWeightsFile } from '../models/files';
 import type { TransformerPolicy } from '../models/policy';
@@ -108,15 +108,7 @@ export class RewardModel {
   /** Raw head output at every position, `[B, T]` (call inside `tf.tidy`). Used as a critic's values. */
   tokenValues(batch: PaddedBatch, options: { training?: boolean; rng?: Rng } = {}): tf.Tensor2D {
     const { batch: B, length: T } = batch;
-    const hidden = this.trunk.forward({
-      ids: tf.tensor1d(batch.ids, 'int32'),
-      positions: tf.tensor1d(positionIds(batch.mask, B, T), 'int32'),
-      bias: tf.tensor4d(attentionBias(batch.mask, B, T, T, 0), [B, 1, T, T]),
-      batch: B,
-      length: T,
-      training: options.training ?? false,
-      ...(options.rng ? { rng: options.rng } : {}),
-    }).hidden; //                                                                  [B*T, d]
+    const hidden = this.trunk.forwardBatch(batch, options); //                      [B*T, d]
     const v = tf.add(matmul2d(hidden, tf.transpose(this.headWeight)), this.headBias); // [B*T, 1]
     return tf.reshape(v, [B, T]);
   }
