@@ -44,7 +44,7 @@ function disposeCache(cache: LayerCache[] | undefined): void {
 }
 
 /** Runs the model on `ids` (the new columns) and returns last-position logits `[B, V]` and the new cache. */
-function runStep(model: Transformer, ids: number[][], state: StepState, keep: boolean): { logits: tf.Tensor2D; cache: LayerCache[] } {
+function runStep(model: Transformer, ids: number[][], state: StepState, keep: boolean, headT: tf.Tensor2D): { logits: tf.Tensor2D; cache: LayerCache[] } {
   const B = ids.length;
   const T = (ids[0] as number[]).length;
   const pastLen = state.cache ? (state.cache[0] as LayerCache).kT.shape[2] : 0;
@@ -72,7 +72,7 @@ function runStep(model: Transformer, ids: number[][], state: StepState, keep: bo
     });
     const d = out.hidden.shape[1];
     const last = tf.reshape(out.hidden, [B, T, d]).slice([0, T - 1, 0], [B, 1, d]).reshape([B, d]) as tf.Tensor2D;
-    return { logits: model.logits(last), cache: keep ? out.cache : [] } as unknown as tf.TensorContainer;
+    return { logits: model.logits(last, headT), cache: keep ? out.cache : [] } as unknown as tf.TensorContainer;
   }) as unknown as { logits: tf.Tensor2D; cache: LayerCache[] };
 }
 
@@ -119,9 +119,10 @@ export async function generateTokens(
   const logProbs: number[][] = rows.map(() => []);
   const done = rows.map(() => false);
   let input = rows;
+  const headT = tf.tidy(() => model.headT()); // [d, V], once per call instead of once per token
   try {
     for (let step = 0; step < maxNewTokens && done.includes(false); step++) {
-      const { logits, cache } = runStep(model, input, useCache ? state : { ...state, cache: undefined }, useCache);
+      const { logits, cache } = runStep(model, input, useCache ? state : { ...state, cache: undefined }, useCache, headT);
       if (useCache) {
         disposeCache(state.cache);
         state.cache = cache;
@@ -149,6 +150,7 @@ export async function generateTokens(
     }
   } finally {
     disposeCache(state.cache);
+    headT.dispose();
   }
   return { tokens, logProbs };
 }

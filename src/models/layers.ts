@@ -45,8 +45,11 @@ export const matmul2d = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf
   };
 }) as AnyGradFunc) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
 
+/** Below this many rows per group (e.g. one query token while decoding) the built-in kernel is faster. */
+const SPLIT_MIN_ROWS = 8;
+
 function bmmForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  return useSplitBmm() ? splitBmm(a, b) : tf.matMul(a, b);
+  return a.shape[1] >= SPLIT_MIN_ROWS && useSplitBmm() ? splitBmm(a, b) : tf.matMul(a, b);
 }
 
 /** Batched product `a @ b` for `a: [G, M, K]`, `b: [G, K, N]` -> `[G, M, N]`. */

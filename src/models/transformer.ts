@@ -181,10 +181,15 @@ export class Transformer {
     }).hidden;
   }
 
-  /** LM head: hidden `[N, d]` -> logits `[N, V]`. */
-  logits(hidden: tf.Tensor2D): tf.Tensor2D {
+  /** The LM head matrix transposed, `[d, V]` (callers that decode many steps compute it once). */
+  headT(): tf.Tensor2D {
     const w = this.config.tieEmbeddings ? this.p('wte.weight') : this.p('lm_head.weight'); // [V, d]
-    return matmul2d(hidden, tf.transpose(w)); //                                             [N, V]
+    return tf.transpose(w) as tf.Tensor2D;
+  }
+
+  /** LM head: hidden `[N, d]` -> logits `[N, V]`; `headT` may be a precomputed {@link Transformer.headT}. */
+  logits(hidden: tf.Tensor2D, headT?: tf.Tensor2D): tf.Tensor2D {
+    return matmul2d(hidden, headT ?? this.headT()); //                                       [N, V]
   }
 
   /** Number of scalar parameters (tied embeddings counted once). */
