@@ -101,3 +101,8 @@ export type { PPOTrainOptions, PPOProgress } from './ppo/ppo-trainer';
 export type { PPOTrainerOptions, RewardFunction, RewardSample, ResolvedPPOOptions } from './ppo/options';
 export type { PPOStats } from './ppo/stats';
 export type { Critic, ValueHead } from './ppo/forward';
+
+// Progress
+export { progressLogger, formatProgress, formatDuration } from './logging/progress';
+export type { ProgressLoggerOptions, ProgressStream } from './logging/progress';
+export type { ProgressEvent } from './logging/logger';

@@ -7,10 +7,26 @@
 /** Severity of a log record. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** Progress of a long task (training steps, generated tokens). */
+export interface ProgressEvent {
+  /** What is running, e.g. `"ppo"`, `"sft"`. */
+  task: string;
+  /** Units done so far (1-based after the first unit). */
+  done: number;
+  /** Units in total. */
+  total: number;
+  /** Unit name, e.g. `"step"`. Default `"it"`. */
+  unit?: string;
+  /** A few headline numbers to show next to the bar (loss, reward, KL). */
+  info?: Record<string, number | string>;
+}
+
 /** Receives the library's messages. Implement it to route them anywhere. */
 export interface Logger {
   /** Called for each message; `data` carries structured fields (step, loss, ...). */
   log(level: LogLevel, message: string, data?: Record<string, unknown>): void;
+  /** Called as long work advances; optional (see {@link progressLogger}). */
+  progress?(event: ProgressEvent): void;
 }
 
 /** A logger that drops everything (the default). */

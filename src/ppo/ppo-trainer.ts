@@ -173,11 +173,13 @@ export class PPOTrainer {
     const steps = checkInteger('steps', options.steps, 1);
     const history: PPOStats[] = [];
     const B = this.options.batchSize;
+    const o = this.options;
     for (let i = 0; i < steps; i++) {
       const start = ((this.progress.step * B) % prompts.length);
       const batch = Array.from({ length: B }, (_, k) => prompts[(start + k) % prompts.length] as string);
       const stats = await this.step(batch);
       history.push(stats);
+      o.logger.progress?.({ task: 'ppo', done: i + 1, total: steps, unit: 'step', info: { score: stats['objective/scores'], kl: stats['objective/kl'] } });
       await options.onStep?.(stats);
     }
     return history;

@@ -232,6 +232,7 @@ export class RewardTrainer {
     const epochs = checkInteger('epochs', options.epochs ?? 1, 1);
     const groups = this.encode(groupComparisons(data));
     const history: RewardStepStats[] = [];
+    const total = epochs * Math.ceil(groups.length / this.o.batchSize);
     for (let epoch = 1; epoch <= epochs; epoch++) {
       for (const batch of this.batches(groups, true)) {
         const lr = this.schedule(this.stepCount);
@@ -243,6 +244,7 @@ export class RewardTrainer {
         const stats: RewardStepStats = { ...RewardTrainer.stats(r.loss, r.metrics.d ?? [], r.metrics.s ?? []), step: this.stepCount, epoch, lr, gradNorm: r.gradNorm };
         history.push(stats);
         this.logger.log('info', 'reward step', { ...stats });
+        this.logger.progress?.({ task: 'reward', done: history.length, total, unit: 'step', info: { loss: stats.loss, acc: stats.accuracy } });
         await options.onStep?.(stats);
       }
     }

@@ -212,6 +212,7 @@ export class SFTTrainer {
         const stats = await this.runStep(sftBatch(rows, this.tokenizer.padId), epoch);
         history.push(stats);
         this.logger.log('info', 'sft step', { ...stats });
+        this.logger.progress?.({ task: 'sft', done: history.length, total: epochs * perEpoch, unit: 'step', info: { loss: stats.loss } });
         await options.onStep?.(stats);
       }
     }

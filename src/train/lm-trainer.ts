@@ -167,6 +167,7 @@ export class LMTrainer {
       const stats: LMStepStats = { step: this.stepCount, loss: r.loss, lr, gradNorm: r.gradNorm, tokensPerSecond: (batch.batch * this.seqLen) / dt };
       history.push(stats);
       this.logger.log('info', 'lm step', { ...stats });
+      this.logger.progress?.({ task: 'lm', done: i + 1, total: steps, unit: 'step', info: { loss: stats.loss } });
       await options.onStep?.(stats);
     }
     return history;
