@@ -97,12 +97,22 @@ export type {
 
 // PPO
 export { PPOTrainer } from './ppo/ppo-trainer';
-export type { PPOTrainOptions, PPOProgress } from './ppo/ppo-trainer';
+export type { PPOTrainOptions, PPOProgress, PPOLoadOptions } from './ppo/ppo-trainer';
 export type { PPOTrainerOptions, RewardFunction, RewardSample, ResolvedPPOOptions } from './ppo/options';
 export type { PPOStats } from './ppo/stats';
-export type { Critic, ValueHead } from './ppo/forward';
+export type { Critic, ValueHead, SeparateCritic, SharedCritic } from './ppo/forward';
 
 // Progress
 export { progressLogger, formatProgress, formatDuration } from './logging/progress';
 export type { ProgressLoggerOptions, ProgressStream } from './logging/progress';
 export type { ProgressEvent } from './logging/logger';
+
+// Metrics logging and training reports
+export {
+  metricsLogger, combineLoggers, logSamples, SAMPLES_MESSAGE, readMetrics, parseMetricsRecord,
+  renderReport, writeReport, REPORT_CHARTS, runReportCli, REPORT_CLI_USAGE,
+} from './report/index';
+export type {
+  MetricsLogger, MetricsLoggerOptions, ReportOptions, RenderedReport, WrittenReport, ReportChart,
+  ReportCliIo, MetricRecord, SampleRow, SamplesRecord, MetricsHistory,
+} from './report/index';

@@ -21,8 +21,24 @@ export interface ValueHead {
   bias: tf.Variable;
 }
 
+/** A separate value model (trunk + head), e.g. a clone of the reward model. */
+export interface SeparateCritic {
+  /** Discriminant. */
+  kind: 'separate';
+  /** The value model; {@link RewardModel.tokenValues} gives the values. */
+  model: RewardModel;
+}
+
+/** A value head on the policy's own hidden states. */
+export interface SharedCritic {
+  /** Discriminant. */
+  kind: 'shared';
+  /** The head. */
+  head: ValueHead;
+}
+
 /** What produces values: a separate critic or a head on the policy's hidden states. */
-export type Critic = { kind: 'separate'; model: RewardModel } | { kind: 'shared'; head: ValueHead };
+export type Critic = SeparateCritic | SharedCritic;
 
 /** Outputs at response columns, each `[B, R]`. */
 export interface ResponseOutputs {

@@ -105,16 +105,13 @@ export interface PPOTrainerOptions {
   ratioWarningThreshold?: number;
 }
 
-/** Options with defaults filled in (models excluded). */
-export interface ResolvedPPOOptions {
-  learningRate: number; batchSize: number; miniBatchSize: number; ppoEpochs: number;
-  clipRange: number; clipRangeValue: number; vfCoef: number; gamma: number; lam: number;
-  klCoef: number; klEstimator: KlEstimator; klTarget: number | undefined; klHorizon: number;
-  whitenRewards: boolean; maxNewTokens: number; temperature: number; topK: number; topP: number;
-  stopTokens: number[]; missingEosPenalty: number | undefined; maxGradNorm: number; adamEpsilon: number;
-  adamEpsilonPlacement: EpsilonPlacement; ptxCoef: number; ptxBatchSize: number; seed: number;
-  logger: Logger; ratioWarningThreshold: number;
-}
+/**
+ * {@link PPOTrainerOptions} with every default filled in (models and data excluded); each field means
+ * what it means there. `klTarget` and `missingEosPenalty` stay optional (absent = off).
+ */
+export type ResolvedPPOOptions = Required<Omit<PPOTrainerOptions,
+  'policy' | 'reward' | 'tokenizer' | 'ref' | 'valueModel' | 'ptxData' | 'klTarget' | 'missingEosPenalty'>>
+  & Pick<PPOTrainerOptions, 'klTarget' | 'missingEosPenalty'>;
 
 const P = (name: string) => `PPOTrainerOptions.${name}`;
 
@@ -147,7 +144,7 @@ export function resolvePPOOptions(o: PPOTrainerOptions): ResolvedPPOOptions {
     lam: checkNumber(P('lam'), o.lam ?? 0.95, { ge: 0, le: 1 }),
     klCoef: checkNumber(P('klCoef'), o.klCoef ?? 0.05, { ge: 0 }),
     klEstimator,
-    klTarget: o.klTarget === undefined ? undefined : checkNumber(P('klTarget'), o.klTarget, { gt: 0 }),
+    ...(o.klTarget === undefined ? {} : { klTarget: checkNumber(P('klTarget'), o.klTarget, { gt: 0 }) }),
     klHorizon: checkNumber(P('klHorizon'), o.klHorizon ?? 10000, { gt: 0 }),
     whitenRewards: o.whitenRewards ?? false,
     maxNewTokens: checkInteger(P('maxNewTokens'), o.maxNewTokens ?? 32, 1),
@@ -155,7 +152,7 @@ export function resolvePPOOptions(o: PPOTrainerOptions): ResolvedPPOOptions {
     topK: checkInteger(P('topK'), o.topK ?? 0, 0),
     topP: checkNumber(P('topP'), o.topP ?? 1, { gt: 0, le: 1 }),
     stopTokens,
-    missingEosPenalty: o.missingEosPenalty === undefined ? undefined : checkNumber(P('missingEosPenalty'), o.missingEosPenalty),
+    ...(o.missingEosPenalty === undefined ? {} : { missingEosPenalty: checkNumber(P('missingEosPenalty'), o.missingEosPenalty) }),
     maxGradNorm: checkNumber(P('maxGradNorm'), o.maxGradNorm ?? 1, { gt: 0 }),
     adamEpsilon: checkNumber(P('adamEpsilon'), o.adamEpsilon ?? 1e-5, { gt: 0 }),
     adamEpsilonPlacement: placement,
