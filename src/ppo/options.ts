@@ -103,6 +103,10 @@ export interface PPOTrainerOptions {
   logger?: Logger;
   /** Log a warning when the mean ratio of a minibatch leaves `[1 / x, x]`. Default `10`. */
   ratioWarningThreshold?: number;
+  /** Every this many steps, log a table of samples (prompt, response, score, KL); 0 = never. Default `10`. */
+  sampleEvery?: number;
+  /** Rows in each sample table. Default `4`. */
+  sampleRows?: number;
 }
 
 /**
@@ -161,5 +165,7 @@ export function resolvePPOOptions(o: PPOTrainerOptions): ResolvedPPOOptions {
     seed: checkInteger(P('seed'), o.seed ?? 0, 0),
     logger: o.logger ?? silentLogger,
     ratioWarningThreshold: checkNumber(P('ratioWarningThreshold'), o.ratioWarningThreshold ?? 10, { gt: 1 }),
+    sampleEvery: checkInteger(P('sampleEvery'), o.sampleEvery ?? 10, 0),
+    sampleRows: checkInteger(P('sampleRows'), o.sampleRows ?? 4, 1),
   };
 }

@@ -23,6 +23,7 @@ import { rollout } from './rollout';
 import { scoreRollout } from './score';
 import { explainedVariance, mean, type PPOStats } from './stats';
 import { minibatchPlan, ppoUpdate } from './update';
+import { logSamples } from '../report/metrics-logger';
 
 /** Options of {@link PPOTrainer.train}. */
 export interface PPOTrainOptions {
@@ -164,6 +165,11 @@ export class PPOTrainer {
       'time/rollout': (t1 - t0) / 1000, 'time/score': (t2 - t1) / 1000, 'time/update': (t3 - t2) / 1000, 'time/total': (t3 - t0) / 1000,
     };
     o.logger.log('info', 'ppo step', { ...stats });
+    if (o.sampleEvery > 0 && this.progress.step % o.sampleEvery === 0) {
+      logSamples(o.logger, this.progress.step, ro.prompts.slice(0, o.sampleRows).map((prompt, b) => ({
+        prompt, response: this.tokenizer.decode(ro.responseIds[b] as number[]), score: scores.final[b] as number, kl: adv.seqKl[b] as number,
+      })));
+    }
     return stats;
   }
 

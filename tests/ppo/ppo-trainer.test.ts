@@ -117,3 +117,21 @@ describe('PPOTrainer options', () => {
     ]).finally(() => { ppo.dispose(); policy.dispose(); });
   });
 });
+
+describe('PPOTrainer sample tables', () => {
+  it('logs (prompt, response, score, KL) rows every sampleEvery steps', async () => {
+    const records: { message: string; data?: Record<string, unknown> }[] = [];
+    const logger = { log: (_l: string, message: string, data?: Record<string, unknown>) => { records.push({ message, ...(data ? { data } : {}) }); } };
+    const { policy, ppo } = makeTrainer({ logger, sampleEvery: 2, sampleRows: 3 });
+    await ppo.train(prompts, { steps: 4 });
+    const tables = records.filter((r) => r.message === 'samples');
+    expect(tables.map((t) => t.data?.step)).toEqual([2, 4]);
+    const rows = tables[0]!.data!.rows as { prompt: string; response: string; score: number; kl: number }[];
+    expect(rows).toHaveLength(3);
+    expect(rows[0]!.prompt).toBe(prompts[0]);
+    expect(typeof rows[0]!.response).toBe('string');
+    expect(Number.isFinite(rows[0]!.score) && Number.isFinite(rows[0]!.kl)).toBe(true);
+    ppo.dispose();
+    policy.dispose();
+  });
+});
