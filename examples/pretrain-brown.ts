@@ -41,5 +41,6 @@ await trainer.train(train, {
 });
 console.log(`trained ${steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 await show('after training');
-await policy.save('.tmp/pretrained-brown');
-console.log('\nsaved to .tmp/pretrained-brown (config.json + model.safetensors)');
+const out = process.env.OUT ?? '.tmp/pretrained-brown';
+await policy.save(out);
+console.log(`\nsaved to ${out} (config.json + model.safetensors)`);

@@ -89,6 +89,6 @@ export class NonFiniteError extends RlhfError {
     /** Where, e.g. `"LMTrainer step 12"`. */
     readonly where: string,
   ) {
-    super(`${where}: ${quantity} is ${value}; the update was not applied and the weights are unchanged`);
+    super(`${where}: ${quantity} is ${value}; this update was not applied (earlier updates stand)`);
   }
 }

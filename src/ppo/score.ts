@@ -28,7 +28,13 @@ export async function scoreRollout(
 ): Promise<Scores> {
   let raw: number[];
   if (reward instanceof RewardModel) {
-    raw = await reward.score(ro.promptIds, ro.responseIds);
+    // A reward model is trained on responses ending in EOS (RewardTrainer's appendEos): score a response
+    // cut off at maxNewTokens the same way, EOS appended when it fits; missingEosPenalty still applies.
+    const ctx = reward.config.contextLength;
+    const eos = tokenizer.eosId;
+    const responses = ro.responseIds.map((r, b) =>
+      !ro.hitStop[b] && eos < reward.config.vocabSize && (ro.promptIds[b] as number[]).length + r.length < ctx ? [...r, eos] : r);
+    raw = await reward.score(ro.promptIds, responses);
   } else {
     const samples: RewardSample[] = ro.prompts.map((prompt, b) => ({
       prompt,

@@ -2,7 +2,8 @@
 // built package (dist/ is built once by tests/global-setup.ts).
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../..');
 
@@ -19,7 +20,8 @@ describe('examples', () => {
   });
 
   it('the pretraining demo runs (10 steps) and lowers the held-out loss', () => {
-    const out = runExample('examples/pretrain-brown.ts', { STEPS: '10' });
+    // OUT keeps the demo's real checkpoint (.tmp/pretrained-brown) from being overwritten by this short run.
+    const out = runExample('examples/pretrain-brown.ts', { STEPS: '10', OUT: join(tmpdir(), `rlhf-pretrain-${process.pid}`) });
     const losses = [...out.matchAll(/held-out loss ([\d.]+)/g)].map((m) => Number(m[1]));
     expect(losses).toHaveLength(2);
     expect(losses[1]!).toBeLessThan(losses[0]!);
