@@ -143,6 +143,11 @@ export class RewardTrainer {
     return this.stepCount;
   }
 
+  /** Frees the optimizer state (Adam moments); the model is the caller's. */
+  dispose(): void {
+    this.opt.dispose();
+  }
+
   /** Tokenizes groups, enforcing the context length (error or left truncation of the prompt). */
   private encode(groups: PromptGroup[]): EncodedGroup[] {
     const ctx = this.model.config.contextLength;

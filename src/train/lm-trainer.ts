@@ -127,6 +127,11 @@ export class LMTrainer {
     return this.stepCount;
   }
 
+  /** Frees the optimizer state (Adam moments); the policy is the caller's. */
+  dispose(): void {
+    this.opt.dispose();
+  }
+
   /** A batch of `batchSize` random windows of `sequenceLength + 1` tokens. */
   private sampleBatch(tokens: ArrayLike<number>): PaddedBatch {
     const L = this.seqLen + 1;

@@ -25,6 +25,9 @@ describe('LMTrainer', () => {
       const h = await trainer.train(tok.encode(text), { steps: 20 });
       expect(tf.memory().numTensors).toBe(before);
       const w = await weights(p);
+      const beforeDispose = tf.memory().numTensors;
+      trainer.dispose();
+      expect(tf.memory().numTensors).toBe(beforeDispose - 2 * p.trainableVariables.length);
       p.dispose();
       return { h, w };
     };
