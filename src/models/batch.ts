@@ -31,6 +31,27 @@ export function checkTokenRows(rows: readonly (readonly number[])[], vocabSize: 
   });
 }
 
+/**
+ * Validates (prompt, response) token rows for scoring: ids in the vocabulary, non-empty prompts,
+ * equal counts, and each prompt + response within `contextLength`. Errors name `names[0]` / `names[1]`.
+ */
+export function checkPromptResponseRows(
+  prompts: readonly (readonly number[])[],
+  responses: readonly (readonly number[])[],
+  vocabSize: number,
+  contextLength: number,
+  names: [string, string] = ['prompts', 'responses'],
+): void {
+  const [pn, rn] = names;
+  checkTokenRows(prompts, vocabSize, pn);
+  checkTokenRows(responses, vocabSize, rn, true);
+  if (responses.length !== prompts.length) throw new InputError(`${rn}.length`, responses.length, `must equal ${pn}.length = ${prompts.length}`);
+  prompts.forEach((p, b) => {
+    const n = p.length + (responses[b]?.length ?? 0);
+    if (n > contextLength) throw new InputError(`${pn}[${b}].length + ${rn}[${b}].length`, n, `exceeds contextLength = ${contextLength}`);
+  });
+}
+
 /** Left-pads rows to the longest one (or `length`): `[pad..., tokens...]`. */
 export function leftPad(rows: readonly (readonly number[])[], padId: number, length?: number): PaddedBatch {
   const T = length ?? Math.max(...rows.map((r) => r.length));

@@ -67,11 +67,6 @@ export const bmm = tf.customGrad(((a: tf.Tensor3D, b: tf.Tensor3D, save: tf.Grad
   };
 }) as AnyGradFunc) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor3D;
 
-/** Batched product without a gradient (generation path). */
-export function bmmNoGrad(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  return bmmForward(a, b);
-}
-
 const GELU_C = Math.sqrt(2 / Math.PI);
 
 /** GELU, tanh approximation (GPT-2's `gelu_new`), with a fused backward. */
@@ -98,7 +93,6 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: 
 }
 
 const layerNormOp = tf.customGrad(((x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsT: tf.Scalar, save: tf.GradSaveFunc) => {
-  const d = x.shape[1];
   const mean = tf.mean(x, 1, true); //                                  [N, 1]
   const xc = tf.sub(x, mean); //                                         [N, d]
   const variance = tf.mean(tf.mul(xc, xc), 1, true); //                  [N, 1]
@@ -114,7 +108,6 @@ const layerNormOp = tf.customGrad(((x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf
       const m1 = tf.mean(dxhat, 1, true);
       const m2 = tf.mean(tf.mul(dxhat, xh), 1, true);
       const dx = tf.mul(tf.sub(tf.sub(dxhat, m1), tf.mul(xh, m2)), rs);
-      void d;
       return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0), tf.zerosLike(epsT)];
     },
   };

@@ -9,7 +9,7 @@ import { tf } from '../tf';
 import { ConfigError, InputError } from '../errors';
 import { Rng } from '../ops/random';
 import { generateTokens, type GenerateOptions, type GenerateResult } from '../generation/generate';
-import { checkTokenRows, promptResponseBatch, type PaddedBatch } from './batch';
+import { checkPromptResponseRows, promptResponseBatch, type PaddedBatch } from './batch';
 import { decodeWeights, encodeWeights } from './checkpoint';
 import { presetConfig, resolveConfig, type PresetName, type ResolvedTransformerConfig, type TransformerConfig } from './config';
 import { Transformer } from './transformer';
@@ -97,16 +97,6 @@ export class TransformerPolicy {
     return this.model.forwardBatch(batch, options);
   }
 
-  /** Checks that rows fit the context (real tokens per row <= contextLength). */
-  checkLengths(prompts: readonly (readonly number[])[], responses: readonly (readonly number[])[]): void {
-    prompts.forEach((p, b) => {
-      const n = p.length + (responses[b]?.length ?? 0);
-      if (n > this.config.contextLength) {
-        throw new InputError(`prompts[${b}].length + responses[${b}].length`, n, `exceeds contextLength = ${this.config.contextLength}`);
-      }
-    });
-  }
-
   /**
    * Log-probabilities of `responses[b]` given `prompts[b]` under `softmax(logits / temperature)`:
    * one array per row, as long as the response.
@@ -116,10 +106,7 @@ export class TransformerPolicy {
     responses: readonly (readonly number[])[],
     options: { temperature?: number } = {},
   ): Promise<number[][]> {
-    checkTokenRows(prompts, this.config.vocabSize, 'prompts');
-    checkTokenRows(responses, this.config.vocabSize, 'responses', true);
-    if (responses.length !== prompts.length) throw new InputError('responses.length', responses.length, `must equal prompts.length = ${prompts.length}`);
-    this.checkLengths(prompts, responses);
+    checkPromptResponseRows(prompts, responses, this.config.vocabSize, this.config.contextLength);
     const batch = promptResponseBatch(prompts, responses, 0);
     if (batch.responseLength === 0) return responses.map(() => []);
     const lp = tf.tidy(() => this.tokenLogProbs(batch, { from: batch.responseStart, temperature: options.temperature ?? 1 }));
@@ -137,15 +124,6 @@ export class TransformerPolicy {
   /** An independent copy (same config and weights), e.g. the frozen reference policy. */
   clone(): TransformerPolicy {
     return new TransformerPolicy(this.config, this.model.params);
-  }
-
-  /** Copies the weights of another policy with the same config into this one. */
-  copyWeightsFrom(other: TransformerPolicy): void {
-    for (const [name, v] of this.model.params) {
-      const src = other.model.params.get(name);
-      if (src === undefined || src.shape.join() !== v.shape.join()) throw new ConfigError('other', name, 'policies have different configs');
-      v.assign(src);
-    }
   }
 
   /** Weights as safetensors bytes (config in the metadata). Works in browsers. */

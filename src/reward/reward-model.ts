@@ -12,7 +12,7 @@ import { Rng } from '../ops/random';
 import { Transformer } from '../models/transformer';
 import { decodeWeights, encodeWeights } from '../models/checkpoint';
 import { resolveConfig, type ResolvedTransformerConfig, type TransformerConfig } from '../models/config';
-import { checkTokenRows, promptResponseBatch, type PaddedBatch } from '../models/batch';
+import { checkPromptResponseRows, promptResponseBatch, type PaddedBatch } from '../models/batch';
 import { matmul2d } from '../models/layers';
 import { loadWeightsFile, saveWeightsFile } from '../models/files';
 import type { TransformerPolicy } from '../models/policy';
@@ -125,21 +125,9 @@ export class RewardModel {
     return tf.sum(tf.mul(values, tf.tensor2d(select, [batch.batch, batch.length])), 1) as tf.Tensor1D; // [B]
   }
 
-  private checkPairs(promptIds: readonly (readonly number[])[], responseIds: readonly (readonly number[])[]): void {
-    checkTokenRows(promptIds, this.config.vocabSize, 'promptIds');
-    checkTokenRows(responseIds, this.config.vocabSize, 'responseIds', true);
-    if (responseIds.length !== promptIds.length) {
-      throw new InputError('responseIds.length', responseIds.length, `must equal promptIds.length = ${promptIds.length}`);
-    }
-    promptIds.forEach((p, b) => {
-      const n = p.length + (responseIds[b]?.length ?? 0);
-      if (n > this.config.contextLength) throw new InputError(`promptIds[${b}].length + responseIds[${b}].length`, n, `exceeds contextLength = ${this.config.contextLength}`);
-    });
-  }
-
   /** Raw scores as numbers (no normalisation). */
   async scoreRaw(promptIds: readonly (readonly number[])[], responseIds: readonly (readonly number[])[]): Promise<number[]> {
-    this.checkPairs(promptIds, responseIds);
+    checkPromptResponseRows(promptIds, responseIds, this.config.vocabSize, this.config.contextLength, ['promptIds', 'responseIds']);
     const batch = promptResponseBatch(promptIds, responseIds, 0);
     const t = tf.tidy(() => this.rawScores(batch));
     const out = Array.from(await t.data());
