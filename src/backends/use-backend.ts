@@ -6,9 +6,10 @@
  * @module
  */
 import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../tf';
 import { BackendError, ConfigError } from '../errors';
+import { silentLogger, type Logger } from '../logging/logger';
 import { registerWasmKernels } from './wasm-kernels';
 
 /** Backend names accepted by {@link useBackend}. */
@@ -31,7 +32,22 @@ export interface UseBackendOptions {
    * Default `true`.
    */
   preferGpu?: boolean;
+  /**
+   * Where a browser fetches the wasm backend's binaries from, handed to tfjs-backend-wasm's
+   * `setWasmPaths` before that backend first starts: a URL prefix ending in `/`, or a map from each of
+   * `tfjs-backend-wasm.wasm`, `tfjs-backend-wasm-simd.wasm` and `tfjs-backend-wasm-threaded-simd.wasm`
+   * to its URL (e.g. bundler asset URLs; a map missing one throws {@link ConfigError}). Default: in a
+   * browser the binaries are fetched relative to the page; in Node they are read from the package.
+   */
+  wasmPaths?: string | Readonly<Record<string, string>>;
+  /** Receives a warning when `'auto'` skips a backend that is present but fails to start. Default: silent. */
+  logger?: Logger;
 }
+
+/** File names of the wasm backend's binaries (keys of a `wasmPaths` map). */
+const WASM_BINARIES: readonly string[] = [
+  'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm',
+];
 
 async function tryImport(specifier: string): Promise<boolean> {
   try {
@@ -77,11 +93,21 @@ async function withoutGlueHandlers<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-async function trySet(name: Exclude<BackendName, 'auto'>, preferGpu: boolean): Promise<boolean> {
+function checkWasmPaths(paths: UseBackendOptions['wasmPaths']): void {
+  if (paths === undefined || typeof paths === 'string') return;
+  const missing = WASM_BINARIES.filter((f) => typeof paths[f] !== 'string');
+  if (missing.length > 0) throw new ConfigError('wasmPaths', paths, `needs a URL for each of ${missing.join(', ')}`);
+}
+
+async function trySet(name: Exclude<BackendName, 'auto'>, preferGpu: boolean, wasmPaths: UseBackendOptions['wasmPaths']): Promise<boolean> {
   if (!(await loadOptional(name, preferGpu))) return false;
   if (tf.findBackendFactory(name) === null) return false;
   if (name === 'wasm') registerWasmKernels();
   try {
+    // Only before the first start: setWasmPaths throws once a start has failed, and is moot after one succeeded.
+    if (name === 'wasm' && wasmPaths !== undefined && tf.engine().registry.wasm === undefined) {
+      setWasmPaths(wasmPaths as string | { [file: string]: string });
+    }
     return await withoutGlueHandlers(async () => {
       const ok = await tf.setBackend(name);
       if (ok) await tf.ready();
@@ -101,10 +127,11 @@ async function trySet(name: Exclude<BackendName, 'auto'>, preferGpu: boolean): P
  */
 export async function useBackend(name: BackendName = 'auto', options: UseBackendOptions = {}): Promise<string> {
   if (!KNOWN.includes(name)) throw new ConfigError('useBackend(name)', name, `must be one of ${KNOWN.join(', ')}`);
+  checkWasmPaths(options.wasmPaths);
   if (options.prodMode ?? true) tf.enableProdMode();
   const preferGpu = options.preferGpu ?? true;
   if (name !== 'auto') {
-    if (!(await trySet(name, preferGpu))) {
+    if (!(await trySet(name, preferGpu, options.wasmPaths))) {
       throw new BackendError(name, name === 'tensorflow' || name === 'webgpu' || name === 'webgl'
         ? 'the optional package for it is not installed or failed to initialise'
         : 'failed to initialise');
@@ -114,8 +141,14 @@ export async function useBackend(name: BackendName = 'auto', options: UseBackend
   const order: Exclude<BackendName, 'auto'>[] = isNode()
     ? ['tensorflow', 'wasm', 'cpu']
     : ['webgpu', 'webgl', 'wasm', 'cpu'];
+  const logger = options.logger ?? silentLogger;
   for (const candidate of order) {
-    if (await trySet(candidate, preferGpu)) return tf.getBackend();
+    if (await trySet(candidate, preferGpu, options.wasmPaths)) return tf.getBackend();
+    if (tf.findBackendFactory(candidate) !== null) {
+      // Present but failed: say so, since the next candidate may be much slower (wasm -> cpu is ~20x).
+      const hint = candidate === 'wasm' && !isNode() ? ' (are its .wasm binaries served? see the wasmPaths option)' : '';
+      logger.log('warn', `useBackend('auto'): backend "${candidate}" failed to initialise${hint}; trying the next one`, { backend: candidate });
+    }
   }
   throw new BackendError('auto', 'no backend could be initialised');
 }

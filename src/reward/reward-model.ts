@@ -78,8 +78,13 @@ export class RewardModel {
     const w = weights?.get(HEAD_W);
     const rng = new Rng(options.headSeed ?? this.config.seed + 1);
     const std = 1 / Math.sqrt(d + 1); // N(0, 1/sqrt(d+1)) as in lm-human-preferences / the N+ details
-    this.headWeight = tf.variable(w ?? tf.tensor2d(Float32Array.from({ length: d }, () => rng.normal() * std), [1, d]), true);
-    this.headBias = tf.variable(weights?.get(HEAD_B) ?? tf.zeros([1]), true);
+    const wInit = w ?? tf.tensor2d(Float32Array.from({ length: d }, () => rng.normal() * std), [1, d]);
+    const b = weights?.get(HEAD_B);
+    const bInit = b ?? tf.zeros([1]);
+    this.headWeight = tf.variable(wInit, true);
+    this.headBias = tf.variable(bInit, true);
+    if (w === undefined) wInit.dispose(); // the variables hold copies; free the initial values made here
+    if (b === undefined) bInit.dispose();
   }
 
   /** A reward model whose trunk is a copy of `policy`'s (the LM head is dropped), with a fresh head. */

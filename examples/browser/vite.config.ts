@@ -1,0 +1,38 @@
+// Vite config of the browser example. `npx vite examples/browser` serves it; `npx vite build examples/browser`
+// writes the static site to .tmp/browser-dist.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  root: here('.'),
+  // Keep Vite's dependency cache in the repository's node_modules, not in examples/browser.
+  cacheDir: here('../../node_modules/.vite/examples-browser'),
+  // Relative asset URLs: the built page works from any directory it is served from.
+  base: './',
+  resolve: {
+    alias: [
+      // The library from source, so the page always runs the current code (no `npm run build` first).
+      { find: /^tfjs-rlhf$/, replacement: here('../../src/index.ts') },
+      // One copy of tfjs-core: src/tf.ts imports gradient registrations from its ESM files, so the
+      // package entry must be those same files (as in vitest.config.ts).
+      { find: /^@tensorflow\/tfjs-core$/, replacement: here('../../node_modules/@tensorflow/tfjs-core/dist/index.js') },
+    ],
+  },
+  build: {
+    outDir: here('../../.tmp/browser-dist'),
+    emptyOutDir: true,
+    // vega and tfjs are large; the page is a demo, not a size-tuned app.
+    chunkSizeWarningLimit: 4000,
+  },
+  // Dev server: serve tfjs-core's ESM files as they are, never pre-bundled, so src/tf.ts's deep imports
+  // and the backends share one copy (a second copy fails with "Cannot evaluate flag 'DEBUG'"). Its
+  // CommonJS dependencies still need pre-bundling.
+  optimizeDeps: {
+    exclude: ['@tensorflow/tfjs-core'],
+    include: ['@tensorflow/tfjs-core > seedrandom', '@tensorflow/tfjs-core > long'],
+  },
+  // The dev server reads src/ and node_modules/ two levels up.
+  server: { fs: { allow: [here('../..')] } },
+});

@@ -1,0 +1,136 @@
+// The library in a real browser: builds examples/browser with Vite's JS API, serves the output from a
+// local static server and runs the page in headless Chromium, which trains a tiny policy and samples.
+// Headless Chromium here runs with --disable-gpu and no webgpu/webgl package is installed, so
+// useBackend('auto') ends on `wasm` (fetched from the bundled .wasm assets), not on `cpu`.
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve, sep } from 'node:path';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type LaunchedBrowser } from '../helpers/chromium';
+
+const root = resolve(__dirname, '../..');
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+};
+
+interface Served {
+  server: Server;
+  url: string;
+  requests: { path: string; status: number; type: string }[];
+}
+
+/** Minimal static file server for `dir` on 127.0.0.1 and a random port. */
+async function serve(dir: string): Promise<Served> {
+  const requests: Served['requests'] = [];
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const file = resolve(dir, `.${path.endsWith('/') ? `${path}index.html` : path}`);
+    let status = 404;
+    let type = 'text/plain';
+    let body: Buffer | string = 'not found';
+    if ((file === dir || file.startsWith(dir + sep)) && statSync(file, { throwIfNoEntry: false })?.isFile()) {
+      status = 200;
+      type = MIME[extname(file)] ?? 'application/octet-stream';
+      body = readFileSync(file);
+    }
+    requests.push({ path, status, type });
+    res.writeHead(status, { 'content-type': type });
+    res.end(body);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://127.0.0.1:${port}/`, requests };
+}
+
+interface RlhfResult {
+  backend: string;
+  steps: number;
+  losses: number[];
+  sample: string;
+  error?: string;
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe('browser example (Vite bundle in headless Chromium)', () => {
+  let outDir = '';
+  let served: Served | undefined;
+  let chromium: LaunchedBrowser | undefined;
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'tfjs-rlhf-browser-'));
+    await build({
+      configFile: join(root, 'examples/browser/vite.config.ts'),
+      logLevel: 'error',
+      build: { outDir, emptyOutDir: true },
+    });
+    served = await serve(outDir);
+    chromium = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await chromium?.close();
+    await new Promise((ok) => (served ? served.server.close(ok) : ok(undefined)));
+    if (outDir !== '') rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('bundles, picks the wasm backend, trains (loss falls), charts the loss and samples text', async () => {
+    const page = await chromium!.browser.newPage();
+    const pageErrors: string[] = [];
+    const consoleErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    await page.goto(served!.url);
+    await page.waitForFunction(() => (window as { __rlhfResult?: unknown }).__rlhfResult !== undefined, null, { timeout: 50_000 });
+    const result = (await page.evaluate(() => (window as { __rlhfResult?: unknown }).__rlhfResult)) as RlhfResult;
+
+    expect(served!.requests.filter((r) => r.status !== 200)).toEqual([]);
+    expect(result.error).toBeUndefined();
+    expect(pageErrors).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    expect(result.backend).toBe('wasm');
+    // The wasm binary came from our server with the right MIME type (no silent fallback to cpu).
+    const wasm = served!.requests.filter((r) => r.path.endsWith('.wasm'));
+    expect(wasm.length).toBeGreaterThan(0);
+    expect(wasm.every((r) => r.status === 200 && r.type === 'application/wasm')).toBe(true);
+
+    expect(result.steps).toBeGreaterThanOrEqual(20);
+    expect(result.losses).toHaveLength(result.steps);
+    expect(result.losses.every(Number.isFinite)).toBe(true);
+    expect(mean(result.losses.slice(-5))).toBeLessThan(mean(result.losses.slice(0, 5)));
+
+    expect(typeof result.sample).toBe('string');
+    expect(result.sample.length).toBeGreaterThan(0);
+    // The page shows the backend, the sample as text, and a vega chart with one line.
+    expect(await page.textContent('#backend')).toBe('wasm');
+    expect(await page.textContent('#sample')).toBe(`The ${result.sample}`);
+    expect(await page.locator('#chart svg path').count()).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it('when the .wasm binaries cannot be fetched, auto falls back to cpu and the logger says why', async () => {
+    const page = await chromium!.browser.newPage();
+    const warnings: string[] = [];
+    page.on('console', (m) => {
+      if (m.text().includes("useBackend('auto')")) warnings.push(m.text());
+    });
+    await page.route(/\.wasm$/, (route) => route.fulfill({ status: 404, body: 'blocked by the test' }));
+    await page.goto(served!.url);
+    // The page then trains on the (slow) cpu backend; seeing it start is enough.
+    await page.waitForFunction(() => document.getElementById('backend')?.textContent === 'cpu', null, { timeout: 20_000, polling: 50 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('backend "wasm" failed to initialise (are its .wasm binaries served? see the wasmPaths option)');
+    await page.close();
+  });
+});
