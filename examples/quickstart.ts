@@ -36,7 +36,7 @@ const OUT = process.env.OUT ?? (QUICK ? '.tmp/quickstart-quick' : '.tmp/quicksta
 const PPO_STEPS = Number(process.env.PPO_STEPS ?? (QUICK ? 2 : 30));
 if (!Number.isInteger(PPO_STEPS) || PPO_STEPS < 1) throw new Error(`PPO_STEPS must be a positive integer, got ${process.env.PPO_STEPS}`);
 const CHECKPOINT = new URL('./assets/brown-micro', import.meta.url).pathname;
-const MAX_NEW = QUICK ? 16 : 40; // response length cap, in bytes
+const MAX_NEW = QUICK ? 24 : 40; // response length cap, in bytes
 const t0 = Date.now();
 const clock = () => `[${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s]`;
 const f = (x: number | undefined, d = 3) => (x === undefined ? '-' : x.toFixed(d));
@@ -64,7 +64,7 @@ const reviews = new Rng(42).shuffle((await brownSentences(['cc', 'cb'])).filter(
 const fiction = new Rng(7).shuffle((await brownSentences(['cp', 'ck'], 40)).filter(usable)).map(split).filter(fits).map((e) => e.prompt);
 const take = <T>(xs: T[], n: number) => xs.splice(0, n);
 const sftHeld = take(reviews, QUICK ? 8 : 48);
-const comparisonPrompts = take(reviews, QUICK ? 8 : 128).map((e) => e.prompt);
+const comparisonPrompts = take(reviews, QUICK ? 24 : 128).map((e) => e.prompt);
 const demonstrations = take(reviews, QUICK ? 32 : 480);
 const evalPrompts = take(fiction, QUICK ? 4 : 32); // held out from everything, for before/after
 const ppoPrompts = take(fiction, QUICK ? 16 : 480);

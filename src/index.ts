@@ -138,3 +138,22 @@ export type {
 } from './pipeline/options';
 export { runRounds } from './pipeline/rounds';
 export type { RoundsOptions, RoundSummary } from './pipeline/rounds';
+
+// AI feedback (RLAIF judges), agreement between labellers, live TAMER-style feedback
+export { JudgeLabeler } from './feedback/judge-labeler';
+export type { JudgeLabelerOptions, JudgeFunction } from './feedback/judge-labeler';
+export type { JudgeEndpoint } from './feedback/judge-endpoint';
+export { JudgeError } from './feedback/judge-error';
+export { parseJudgeAnswer, rankingFromScores, rankingFromGroups, checkGroups, unshuffleRanking } from './feedback/judge-parse';
+export type { RankingParse, RankingParsed, RankingRefused } from './feedback/judge-parse';
+export { DEFAULT_PRINCIPLES, JUDGE_SYSTEM_MESSAGE, judgeMessages } from './feedback/judge-prompt';
+export { agreement, kendallTauB } from './feedback/agreement';
+export type { AgreementStats, RankingInput } from './feedback/agreement';
+export { TamerFeedback, systemClock } from './feedback/tamer';
+export type { TamerFeedbackOptions, TamerRewardOptions, TamerClock } from './feedback/tamer';
+export { creditWeight, sampleCredit, creditedFeedback } from './feedback/tamer-credit';
+export type { CreditWindow, ShownInterval, FeedbackEvent, TamerAggregate, SampleFeedback } from './feedback/tamer-credit';
+
+// Serving a policy over the OpenAI-compatible chat-completions API
+export { servePolicy } from './serve/serve-policy';
+export type { ServePolicyOptions, PolicyServer } from './serve/serve-policy';

@@ -46,7 +46,12 @@ export interface DurableContents {
   /** The complete records, in file order. */
   records: DurableRecord[];
   /** The torn last line that was ignored, if any: its line number and length in bytes. */
-  torn?: { line: number; bytes: number };
+  torn?: {
+    /** 1-based line number of the torn line. */
+    line: number;
+    /** Its length in bytes. */
+    bytes: number;
+  };
 }
 
 function errorCode(e: unknown): string | undefined {

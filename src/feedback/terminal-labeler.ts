@@ -45,7 +45,15 @@ export function escapeForTerminal(text: string): string {
 }
 
 /** A parsed answer line: a judgement, or why the line is invalid. */
-export type ParsedAnswer = { judgement: Judgement } | { error: string };
+export type ParsedAnswer =
+  | {
+    /** The judgement the line expresses. */
+    judgement: Judgement;
+  }
+  | {
+    /** Why the line was not understood, to show before asking again. */
+    error: string;
+  };
 
 /**
  * Parses an answer line for an item with `k` responses (see the module notes for the syntax).

@@ -158,9 +158,16 @@ export class RlhfPipeline {
     return collector.collect([...prompts], options.signal === undefined ? {} : { signal: options.signal });
   }
 
-  /** Every ranking record collected so far (`comparisons.jsonl`). */
+  /** Every ranking record collected so far (`comparisons.jsonl`; none when it does not exist yet). */
   async comparisons(): Promise<RankingExample[]> {
-    return readAll(readRankings(this.path('comparisons.jsonl')));
+    const file = this.path('comparisons.jsonl');
+    const { access } = await import('node:fs/promises');
+    try {
+      await access(file);
+    } catch {
+      return [];
+    }
+    return readAll(readRankings(file));
   }
 
   /**
@@ -172,7 +179,9 @@ export class RlhfPipeline {
   async trainRewardModel(records?: readonly RankingExample[]): Promise<RewardStageResult> {
     const o = this.options;
     const data = records ?? (await this.comparisons());
-    if (data.length === 0) throw new InputError('records', data.length, 'the reward model needs at least one ranking record');
+    if (data.length === 0) {
+      throw new InputError('records', data.length, `the reward model needs at least one ranking record (none given, and ${this.path('comparisons.jsonl')} has none: run collect first, or the labeller skipped every item)`);
+    }
     // A record is held out by a hash of its prompt, so it stays held out as rounds add records.
     const isHeld = (r: RankingExample) => unitHash(r.prompt) < o.heldOutFraction;
     const held = data.filter(isHeld);

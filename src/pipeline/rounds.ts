@@ -39,7 +39,12 @@ export interface RoundSummary {
   /** Held-out pairwise accuracy before this round's training: how well last round's model predicts new labels. */
   rewardAccuracyBefore: number;
   /** Mean reward-model score of the first and last PPO step's rollouts. */
-  meanReward: { first: number; last: number };
+  meanReward: {
+    /** At the first PPO step of the round. */
+    first: number;
+    /** At the last PPO step of the round. */
+    last: number;
+  };
   /** Mean KL to the reference (the SFT policy) at the last PPO step, nats per sequence. */
   kl: number;
   /** Folder with this round's `policy/`, `reward-model/` and `summary.json`. */
