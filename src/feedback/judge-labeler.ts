@@ -166,6 +166,7 @@ export class JudgeLabeler implements Labeler {
     const bad = scores.findIndex((s) => typeof s !== 'number' || !Number.isFinite(s));
     if (bad >= 0) throw new JudgeError(this.name, id, `score of response ${bad + 1} is not a finite number`, String(scores[bad]));
     const ranking = rankingFromScores(scores as number[]);
+    if (new Set(ranking).size === 1) throw new JudgeError(this.name, id, `all ${k} responses have the same score; a full tie ranks nothing`, raw);
     if (!this.o.allowTies && new Set(ranking).size < k) throw new JudgeError(this.name, id, 'two responses have equal scores, but ties are not allowed (allowTies: false)', raw);
     return ranking;
   }

@@ -114,6 +114,7 @@ export function checkGroups(groups: readonly (readonly number[])[], k: number, a
   }
   const missing = Array.from({ length: k }, (_, i) => i + 1).filter((n) => !seen.has(n));
   if (missing.length > 0) return { ok: false, reason: `response${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing from the ranking` };
+  if (groups.length === 1 && k > 1) return { ok: false, reason: `all ${k} responses are tied; a full tie ranks nothing` };
   return { ok: true, groups: groups.map((g) => g.map((n) => n - 1)) };
 }
 

@@ -57,6 +57,10 @@ describe('JudgeLabeler with a scoring function', () => {
       expect(logger.records[0]?.level).toBe('warn');
     }
     expect(await new JudgeLabeler({ judge: () => [1, 1, 0], allowTies: true }).label(item)).toEqual({ kind: 'ranked', ranking: [0, 0, 2] });
+    // A full tie ranks nothing, even with ties allowed: a failure (or a skip), never an all-zero ranking.
+    const full = await failure(new JudgeLabeler({ judge: () => [2, 2, 2], allowTies: true }).label(item));
+    expect(full.reason).toMatch(/all 3 responses have the same score/);
+    expect((await new JudgeLabeler({ judge: () => [2, 2, 2], allowTies: true, onFailure: 'skip' }).label(item)).kind).toBe('skipped');
   });
 
   it('shuffles what the judge sees with a per-item seeded order and maps the ranking back', async () => {

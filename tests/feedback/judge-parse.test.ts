@@ -48,6 +48,7 @@ describe('parseJudgeAnswer', () => {
     const refused = parseJudgeAnswer('RANKING: 2 = 3 > 1', 3, false);
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(refused.reason).toMatch(/tied.*allowTies/);
+    expect(parseJudgeAnswer('RANKING: 1 = 2 = 3', 3, true)).toEqual({ ok: false, reason: 'all 3 responses are tied; a full tie ranks nothing' });
   });
 
   it('reads a JSON ranking when there is no RANKING line, ties as nested arrays', () => {
