@@ -36,7 +36,8 @@ const OUT = process.env.OUT ?? (QUICK ? '.tmp/quickstart-quick' : '.tmp/quicksta
 const PPO_STEPS = Number(process.env.PPO_STEPS ?? (QUICK ? 2 : 30));
 if (!Number.isInteger(PPO_STEPS) || PPO_STEPS < 1) throw new Error(`PPO_STEPS must be a positive integer, got ${process.env.PPO_STEPS}`);
 const CHECKPOINT = new URL('./assets/brown-micro', import.meta.url).pathname;
-const MAX_NEW = QUICK ? 24 : 40; // response length cap, in bytes
+const K = 6; // answers per prompt that the labeller ranks (InstructGPT: 4 to 9)
+const MAX_NEW = 32; // response length cap, in bytes
 const t0 = Date.now();
 const clock = () => `[${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s]`;
 const f = (x: number | undefined, d = 3) => (x === undefined ? '-' : x.toFixed(d));
@@ -51,33 +52,59 @@ console.log(`${clock()} backend ${backend}; writing to ${OUT}${QUICK ? ' (QUICK=
 const policy = await TransformerPolicy.load(CHECKPOINT);
 console.log(`${clock()} stage 0: loaded ${CHECKPOINT} (${policy.parameterCount.toLocaleString('en')} parameters, pretrained on Brown press, lore and fiction)`);
 
-// Data, all from the Brown corpus: "Continue: <first 4-6 words>" -> " <rest of the sentence>".
+// Data, all from the Brown corpus. The task is that of Ziegler et al. (2019), "continue the text with
+// positive sentiment", sized for a 0.8 M-parameter model: real sentences (reviews, editorials, essays,
+// hobbies, fiction...; not the categories pretraining saw) cut just before their first sentiment word, when
+// that word is one of 50 frequent ones, the prompt being the 3-6 words before it and the completion
+// running to the next punctuation mark. SFT teaches the policy to go on with an evaluative word, as often
+// negative as positive:
+//   { prompt: 'Continue: the entire membership on its record of', completion: ' good legislation.' }
+// The labeller then prefers the more positive continuation; RLHF should tilt the policy that way.
+const WORDS = new Set([
+  'good', 'great', 'best', 'better', 'important', 'help', 'true', 'strong', 'peace', 'love', 'fine', 'popular', 'successful', 'hope',
+  'clear', 'free', 'beautiful', 'happy', 'nice', 'wonderful', 'glad', 'pleasant', 'perfect', 'easy', 'safe',
+  'no', 'war', 'problem', 'problems', 'death', 'difficult', 'hard', 'cut', 'pressure', 'concerned', 'alone', 'stress', 'limited', 'bad',
+  'poor', 'lost', 'fear', 'crisis', 'trouble', 'dead', 'wrong', 'pain', 'sorry', 'lack', 'afraid',
+]);
 const ctx = policy.config.contextLength;
-const usable = (s: string) => s.split(' ').length >= 9 && s.length >= 40 && s.length <= 100 && /^[\x20-\x7e]+$/.test(s);
-const split = (s: string, i: number): SFTExample => {
+const firstWordScore = (e: SFTExample) => sentimentScore(e.completion.split(' ')[1] ?? '');
+const atSentiment = (s: string): SFTExample | undefined => {
+  if (!/^[\x20-\x7e]+$/.test(s)) return undefined;
   const words = s.split(' ');
-  const n = 4 + (i % 3);
-  return { prompt: `Continue: ${words.slice(0, n).join(' ')}`, completion: ` ${words.slice(n).join(' ')}` };
+  const i = words.findIndex((w, j) => j >= 3 && sentimentScore(w) !== 0);
+  if (i < 0 || !WORDS.has(words[i]?.toLowerCase() ?? '')) return undefined;
+  const rest = words.slice(i).join(' ');
+  const end = rest.search(/[.,;:!?]/);
+  const completion = ` ${end < 0 ? rest : rest.slice(0, end + 1)}`;
+  if (completion.length > MAX_NEW) return undefined; // the demonstration fits the response budget
+  return { prompt: `Continue: ${words.slice(Math.max(0, i - 6), i).join(' ')}`, completion };
 };
-const fits = (e: SFTExample) => tokenizer.encode(e.prompt + e.completion).length + 1 <= ctx && tokenizer.encode(e.prompt).length + MAX_NEW <= ctx;
-const reviews = new Rng(42).shuffle((await brownSentences(['cc', 'cb'])).filter(usable)).map(split).filter(fits);
-const fiction = new Rng(7).shuffle((await brownSentences(['cp', 'ck'], 40)).filter(usable)).map(split).filter(fits).map((e) => e.prompt);
+const fits = (e: SFTExample) => tokenizer.encode(e.prompt).length + MAX_NEW + 1 <= ctx; // + EOS
+const pool = new Rng(42).shuffle(await brownSentences(['cb', 'cc', 'cd', 'ce', 'cg', 'ch', 'cj', 'ck', 'cl', 'cm', 'cp', 'cr']))
+  .map(atSentiment).filter((e): e is SFTExample => e !== undefined && fits(e));
 const take = <T>(xs: T[], n: number) => xs.splice(0, n);
-const sftHeld = take(reviews, QUICK ? 8 : 48);
-const comparisonPrompts = take(reviews, QUICK ? 24 : 128).map((e) => e.prompt);
-const demonstrations = take(reviews, QUICK ? 32 : 480);
-const evalPrompts = take(fiction, QUICK ? 4 : 32); // held out from everything, for before/after
-const ppoPrompts = take(fiction, QUICK ? 16 : 480);
+const pos = pool.filter((e) => firstWordScore(e) > 0);
+const neg = pool.filter((e) => firstWordScore(e) < 0);
+const nDemo = 2 * (QUICK ? 16 : Math.min(320, Math.floor(neg.length / 2)));
+const demos = take(pos, nDemo / 2).flatMap((e, i) => [e, neg[i] as SFTExample]); // balanced: the SFT policy is not yet positive
+take(neg, nDemo / 2);
+const demonstrations = demos.slice(0, nDemo - (QUICK ? 8 : 48));
+const sftHeld = demos.slice(demonstrations.length);
+const prompts = new Rng(7).shuffle([...pos, ...neg]).map((e) => e.prompt); // the rest, for stages 2-3
+const evalPrompts = take(prompts, QUICK ? 4 : 48); // held out from every stage, for before/after
+const comparisonPrompts = take(prompts, QUICK ? 24 : 360);
+const ppoPrompts = take(prompts, QUICK ? 16 : 480);
+console.log(`${clock()} data: ${demonstrations.length} demonstrations (+${sftHeld.length} held out), ${comparisonPrompts.length} prompts to label, ${ppoPrompts.length} for PPO, ${evalPrompts.length} held out; e.g. ${JSON.stringify(demonstrations[0])}`);
 
 const metrics = metricsLogger(join(OUT, 'metrics.jsonl'));
 const pipeline = new RlhfPipeline({
   policy, tokenizer, outDir: OUT, labeler: sentimentLabeler, seed: 1,
   logger: combineLoggers(progressLogger(), metrics), // bars (or lines when not a terminal) on stderr; stats to JSONL
-  sft: { learningRate: 5e-4, batchSize: 16, warmupSteps: 5 },
-  collect: { k: 4, sampling: { maxNewTokens: MAX_NEW, temperature: 1 } },
-  reward: { learningRate: 3e-4, batchSize: 8, warmupSteps: 5, epochs: 2, heldOutFraction: 0.15 },
+  sft: { learningRate: 1e-3, batchSize: 16, warmupSteps: 5, epochs: QUICK ? 1 : 3 },
+  collect: { k: K, sampling: { maxNewTokens: MAX_NEW, temperature: 1 } },
+  reward: { learningRate: 5e-4, batchSize: 4, warmupSteps: 5, epochs: 1, heldOutFraction: 0.15 },
   ppo: {
-    steps: PPO_STEPS, batchSize: QUICK ? 8 : 16, miniBatchSize: 4, ppoEpochs: 4, learningRate: 5e-5, klCoef: 0.05,
+    steps: PPO_STEPS, batchSize: QUICK ? 8 : 16, miniBatchSize: 4, ppoEpochs: 4, learningRate: 5e-5, klCoef: 0.2,
     temperature: 1, maxNewTokens: MAX_NEW, missingEosPenalty: 1, sampleEvery: QUICK ? 1 : 5,
   },
 });
@@ -86,7 +113,7 @@ const sft = await pipeline.sft(demonstrations, sftHeld);
 console.log(`${clock()} stage 1: SFT ${sft.steps} steps; held-out completion loss ${f(sft.before?.loss)} -> ${f(sft.after?.loss)} nats/byte`);
 
 const collected = await pipeline.collect(comparisonPrompts);
-console.log(`${clock()} stage 2: the simulated labeller ranked ${collected.labelled} prompts x 4 answers (skipped ${collected.skipped} where all 4 scored the same)`);
+console.log(`${clock()} stage 2: the simulated labeller ranked ${collected.labelled} prompts x ${K} answers (skipped ${collected.skipped} where all ${K} scored the same)`);
 const reward = await pipeline.trainRewardModel();
 console.log(`${clock()} stage 2: reward model on ${reward.trainRecords} rankings; held-out pairwise accuracy ${f(reward.before?.accuracy, 2)} -> ${f(reward.after?.accuracy, 2)} (${reward.after?.pairs ?? 0} pairs)`);
 
