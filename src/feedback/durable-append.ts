@@ -19,6 +19,7 @@
 import { FileFormatError } from '../errors';
 import { writeJsonlLine } from '../data/jsonl';
 import type { Logger } from '../logging/logger';
+import { errorCode, syncDir } from '../io/atomic';
 
 type FsPromises = typeof import('node:fs/promises');
 
@@ -52,11 +53,6 @@ export interface DurableContents {
     /** Its length in bytes. */
     bytes: number;
   };
-}
-
-function errorCode(e: unknown): string | undefined {
-  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : undefined;
 }
 
 const BLANK = /^[ \t\r]*$/;
@@ -164,22 +160,6 @@ async function appendBytes(fs: FsPromises, path: string, data: string): Promise<
     await handle.close();
   }
   return created;
-}
-
-/** Error codes meaning "this platform cannot fsync a directory", which is then skipped. */
-const DIR_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EACCES', 'EINVAL', 'EBADF', 'ENOTSUP', 'EOPNOTSUPP']);
-
-async function syncDir(fs: FsPromises, dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<FsPromises['open']>> | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch (e) {
-    const code = errorCode(e);
-    if (code === undefined || !DIR_SYNC_UNSUPPORTED.has(code)) throw e;
-  } finally {
-    await handle?.close();
-  }
 }
 
 /**

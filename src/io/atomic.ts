@@ -14,7 +14,8 @@ async function loadFs(): Promise<FsPromises> {
 /** Error codes meaning "this platform cannot fsync a directory", which is then skipped. */
 const DIR_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EACCES', 'EINVAL', 'EBADF', 'ENOTSUP', 'EOPNOTSUPP']);
 
-function errorCode(e: unknown): string | undefined {
+/** The `code` of a Node.js system error (`'ENOENT'`...), if any. @internal */
+export function errorCode(e: unknown): string | undefined {
   const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
   return typeof code === 'string' ? code : undefined;
 }
@@ -25,8 +26,8 @@ function randomSuffix(): string {
   return Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0');
 }
 
-/** Flushes a directory entry to disk so a rename inside it survives a crash; skipped where unsupported. */
-async function syncDir(fs: FsPromises, dir: string): Promise<void> {
+/** Flushes a directory entry to disk so a rename (or a new file) inside it survives a crash; skipped where unsupported. @internal */
+export async function syncDir(fs: FsPromises, dir: string): Promise<void> {
   let handle: Awaited<ReturnType<FsPromises['open']>> | undefined;
   try {
     handle = await fs.open(dir, 'r');
