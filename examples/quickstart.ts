@@ -26,11 +26,11 @@
 import { rm as removeDir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ByteTokenizer, RlhfPipeline, Rng, TransformerPolicy, combineLoggers, metricsLogger, progressLogger, useBackend, writeReport,
-  type BackendName, type SFTExample,
+  ByteTokenizer, RlhfPipeline, TransformerPolicy, combineLoggers, metricsLogger, progressLogger, useBackend, writeReport,
+  type BackendName,
 } from 'tfjs-rlhf';
-import { brownSentences } from './shared/brown';
 import { sentimentLabeler, sentimentScore } from './shared/sentiment-labeller';
+import { sentimentTask } from './shared/sentiment-task';
 
 const QUICK = process.env.QUICK === '1';
 const OUT = process.env.OUT ?? (QUICK ? '.tmp/quickstart-quick' : '.tmp/quickstart');
@@ -53,48 +53,12 @@ console.log(`${clock()} backend ${backend}; writing to ${OUT}${QUICK ? ' (QUICK=
 const policy = await TransformerPolicy.load(CHECKPOINT);
 console.log(`${clock()} stage 0: loaded ${CHECKPOINT} (${policy.parameterCount.toLocaleString('en')} parameters, pretrained on Brown press, lore and fiction)`);
 
-// Data, all from the Brown corpus. The task is that of Ziegler et al. (2019), "continue the text with
-// positive sentiment", sized for a 0.8 M-parameter model: real sentences (reviews, editorials, essays,
-// hobbies, fiction...; not the categories pretraining saw) cut just before their first sentiment word, when
-// that word is one of 50 frequent ones, the prompt being the 3-6 words before it and the completion
-// running to the next punctuation mark. SFT teaches the policy to go on with an evaluative word, as often
-// negative as positive:
-//   { prompt: 'Continue: the entire membership on its record of', completion: ' good legislation.' }
-// The labeller then prefers the more positive continuation; RLHF should tilt the policy that way.
-const WORDS = new Set([
-  'good', 'great', 'best', 'better', 'important', 'help', 'true', 'strong', 'peace', 'love', 'fine', 'popular', 'successful', 'hope',
-  'clear', 'free', 'beautiful', 'happy', 'nice', 'wonderful', 'glad', 'pleasant', 'perfect', 'easy', 'safe',
-  'no', 'war', 'problem', 'problems', 'death', 'difficult', 'hard', 'cut', 'pressure', 'concerned', 'alone', 'stress', 'limited', 'bad',
-  'poor', 'lost', 'fear', 'crisis', 'trouble', 'dead', 'wrong', 'pain', 'sorry', 'lack', 'afraid',
-]);
-const ctx = policy.config.contextLength;
-const firstWordScore = (e: SFTExample) => sentimentScore(e.completion.split(' ')[1] ?? '');
-const atSentiment = (s: string): SFTExample | undefined => {
-  if (!/^[\x20-\x7e]+$/.test(s)) return undefined;
-  const words = s.split(' ');
-  const i = words.findIndex((w, j) => j >= 3 && sentimentScore(w) !== 0);
-  if (i < 0 || !WORDS.has(words[i]?.toLowerCase() ?? '')) return undefined;
-  const rest = words.slice(i).join(' ');
-  const end = rest.search(/[.,;:!?]/);
-  const completion = ` ${end < 0 ? rest : rest.slice(0, end + 1)}`;
-  if (completion.length > MAX_NEW) return undefined; // the demonstration fits the response budget
-  return { prompt: `Continue: ${words.slice(Math.max(0, i - 6), i).join(' ')}`, completion };
-};
-const fits = (e: SFTExample) => tokenizer.encode(e.prompt).length + MAX_NEW + 1 <= ctx; // + EOS
-const pool = new Rng(42).shuffle(await brownSentences(['cb', 'cc', 'cd', 'ce', 'cg', 'ch', 'cj', 'ck', 'cl', 'cm', 'cp', 'cr']))
-  .map(atSentiment).filter((e): e is SFTExample => e !== undefined && fits(e));
-const take = <T>(xs: T[], n: number) => xs.splice(0, n);
-const pos = pool.filter((e) => firstWordScore(e) > 0);
-const neg = pool.filter((e) => firstWordScore(e) < 0);
-const nDemo = 2 * (QUICK ? 16 : Math.min(320, Math.floor(neg.length / 2)));
-const demos = take(pos, nDemo / 2).flatMap((e, i) => [e, neg[i] as SFTExample]); // balanced: the SFT policy is not yet positive
-take(neg, nDemo / 2);
-const demonstrations = demos.slice(0, nDemo - (QUICK ? 8 : 48));
-const sftHeld = demos.slice(demonstrations.length);
-const prompts = new Rng(7).shuffle([...pos, ...neg]).map((e) => e.prompt); // the rest, for stages 2-3
-const evalPrompts = take(prompts, QUICK ? 4 : 48); // held out from every stage, for before/after
-const comparisonPrompts = take(prompts, QUICK ? 24 : 360);
-const ppoPrompts = take(prompts, QUICK ? 16 : 480);
+// Data, all from the Brown corpus: sentences cut before their first sentiment word (see
+// examples/shared/sentiment-task.ts), as often negative as positive for SFT; the rest are prompts.
+const { demonstrations, sftHeldOut: sftHeld, evalPrompts, comparisonPrompts, ppoPrompts } = await sentimentTask(
+  tokenizer, policy.config.contextLength, MAX_NEW,
+  QUICK ? { demonstrations: 40, heldOut: 8, evaluation: 4, comparison: 24, ppo: 16 } : { demonstrations: 640, heldOut: 48, evaluation: 48, comparison: 360, ppo: 480 },
+);
 console.log(`${clock()} data: ${demonstrations.length} demonstrations (+${sftHeld.length} held out), ${comparisonPrompts.length} prompts to label, ${ppoPrompts.length} for PPO, ${evalPrompts.length} held out; e.g. ${JSON.stringify(demonstrations[0])}`);
 
 const metrics = metricsLogger(join(OUT, 'metrics.jsonl'));

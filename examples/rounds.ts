@@ -16,18 +16,17 @@
  */
 import { rm as removeDir } from 'node:fs/promises';
 import {
-  ByteTokenizer, JudgeLabeler, RlhfPipeline, Rng, TransformerPolicy, progressLogger, runRounds, useBackend,
-  type RoundSummary, type SFTExample,
+  ByteTokenizer, JudgeLabeler, RlhfPipeline, TransformerPolicy, progressLogger, runRounds, useBackend, type RoundSummary,
 } from 'tfjs-rlhf';
-import { brownSentences } from './shared/brown';
 import { sentimentScore } from './shared/sentiment-labeller';
+import { sentimentTask } from './shared/sentiment-task';
 
 const QUICK = process.env.QUICK === '1';
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`ROUNDS must be a positive integer, got ${process.env.ROUNDS}`);
 const OUT = process.env.OUT ?? (QUICK ? '.tmp/rounds-quick' : '.tmp/rounds');
-const PER_ROUND = QUICK ? 16 : 64; // prompts labelled per round
-const MAX_NEW = QUICK ? 24 : 40;
+const PER_ROUND = QUICK ? 16 : 160; // prompts labelled per round
+const MAX_NEW = 32;
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 console.log(`backend ${await useBackend()}; ${ROUNDS} rounds, writing to ${OUT}`);
@@ -35,16 +34,10 @@ await removeDir(OUT, { recursive: true, force: true });
 const tokenizer = new ByteTokenizer();
 const policy = await TransformerPolicy.load(new URL('./assets/brown-micro', import.meta.url).pathname);
 
-// Prompts and demonstrations from the Brown corpus, as in the quickstart.
-const split = (s: string, i: number): SFTExample => {
-  const w = s.split(' ');
-  return { prompt: `Continue: ${w.slice(0, 4 + (i % 3)).join(' ')}`, completion: ` ${w.slice(4 + (i % 3)).join(' ')}` };
-};
-const usable = (s: string) => s.split(' ').length >= 9 && s.length >= 40 && s.length <= 100 && /^[\x20-\x7e]+$/.test(s);
-const reviews = new Rng(42).shuffle((await brownSentences(['cc', 'cb'])).filter(usable)).map(split);
-const demonstrations = reviews.splice(0, QUICK ? 32 : 320);
-const labelPrompts = reviews.splice(0, PER_ROUND * ROUNDS).map((e) => e.prompt);
-const ppoPrompts = new Rng(7).shuffle((await brownSentences(['cp', 'ck'], 40)).filter(usable)).map(split).map((e) => e.prompt);
+// Demonstrations and prompts from the Brown corpus, as in the quickstart (examples/shared/sentiment-task.ts).
+const { demonstrations, comparisonPrompts, ppoPrompts } = await sentimentTask(tokenizer, policy.config.contextLength, MAX_NEW, {
+  demonstrations: QUICK ? 32 : 640, heldOut: 0, evaluation: 0, comparison: PER_ROUND * ROUNDS, ppo: QUICK ? 16 : 480,
+});
 
 // The simulated labeller as an AI judge: a function of the request returning one score per response.
 // Equal scores are ties (no pair); items whose responses all score the same are skipped (a full tie teaches
@@ -55,10 +48,10 @@ const labeler = new JudgeLabeler({
 
 const pipeline = new RlhfPipeline({
   policy, tokenizer, outDir: OUT, labeler, seed: 1, logger: progressLogger(),
-  sft: { learningRate: 5e-4, batchSize: 16, warmupSteps: 5 },
-  collect: { k: 4, sampling: { maxNewTokens: MAX_NEW, temperature: 1 } },
-  reward: { learningRate: 3e-4, batchSize: 8, warmupSteps: 5, epochs: 2, heldOutFraction: 0.15 },
-  ppo: { steps: QUICK ? 2 : 15, batchSize: QUICK ? 8 : 16, miniBatchSize: 4, learningRate: 5e-5, klCoef: 0.05, maxNewTokens: MAX_NEW, missingEosPenalty: 1 },
+  sft: { learningRate: 1e-3, batchSize: 16, warmupSteps: 5, epochs: QUICK ? 1 : 3 },
+  collect: { k: 6, sampling: { maxNewTokens: MAX_NEW, temperature: 1 } },
+  reward: { learningRate: 5e-4, batchSize: 4, warmupSteps: 5, epochs: 1, heldOutFraction: 0.15 },
+  ppo: { steps: QUICK ? 2 : 15, batchSize: QUICK ? 8 : 16, miniBatchSize: 4, learningRate: 5e-5, klCoef: 0.2, maxNewTokens: MAX_NEW, missingEosPenalty: 1 },
 });
 await pipeline.sft(demonstrations);
 console.log(`SFT on ${demonstrations.length} demonstrations done`);
@@ -70,7 +63,7 @@ const print = (s: RoundSummary) => console.log(
 );
 await runRounds(pipeline, {
   rounds: ROUNDS,
-  comparisonPrompts: (round) => labelPrompts.slice((round - 1) * PER_ROUND, round * PER_ROUND),
+  comparisonPrompts: (round) => comparisonPrompts.slice((round - 1) * PER_ROUND, round * PER_ROUND),
   ppoPrompts,
   onRound: print,
 });
