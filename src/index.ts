@@ -149,7 +149,11 @@ export type { RankingParse, RankingParsed, RankingRefused } from './feedback/jud
 export { DEFAULT_PRINCIPLES, JUDGE_SYSTEM_MESSAGE, judgeMessages } from './feedback/judge-prompt';
 export { agreement, kendallTauB } from './feedback/agreement';
 export type { AgreementStats, RankingInput } from './feedback/agreement';
+export { matchRecords } from './feedback/match-records';
+export type { MatchedRecords } from './feedback/match-records';
 export { TamerFeedback, systemClock } from './feedback/tamer';
+export { TamerPage } from './feedback/tamer-page';
+export type { TamerPageOptions, TamerPageRewardOptions } from './feedback/tamer-page';
 export type { TamerFeedbackOptions, TamerRewardOptions, TamerClock } from './feedback/tamer';
 export { creditWeight, sampleCredit, creditedFeedback } from './feedback/tamer-credit';
 export type { CreditWindow, ShownInterval, FeedbackEvent, TamerAggregate, SampleFeedback } from './feedback/tamer-credit';

@@ -25,6 +25,7 @@ import { ApiError, parseJsonBody, readBody, sameSecret, sendJson } from '../serv
 import { systemClock, TamerFeedback, type TamerClock, type TamerRewardOptions } from './tamer';
 import { tamerPageHtml } from './tamer-page-html';
 import { pageCsp } from './web-page';
+import { checkServerAddress, randomHex, SECURITY_HEADERS } from './local-server';
 
 /** Options of {@link TamerPage.start}. */
 export interface TamerPageOptions {
@@ -66,14 +67,9 @@ interface Current { item: Queued; seq: number; startMs: number; withdrawn: boole
 
 type Settings = Required<Omit<TamerPageOptions, 'logger' | 'feedback'>>;
 
-function checkOptions(o: TamerPageOptions, randomHex: (bytes: number) => string): Settings {
+function checkOptions(o: TamerPageOptions): Settings {
   if (!(o?.feedback instanceof TamerFeedback)) throw new ConfigError('feedback', o?.feedback, 'must be a TamerFeedback');
-  const port = o.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('port', port, 'must be an integer in [0, 65535] (0 = any free port)');
-  const host = o.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '') throw new ConfigError('host', host, 'must be a non-empty string');
-  const token = o.token ?? randomHex(16);
-  if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{16,256}$/.test(token)) throw new ConfigError('token', o.token, 'must be 16 to 256 characters from A-Z a-z 0-9 _ -');
+  const { port, host, token } = checkServerAddress(o);
   const displayMs = o.displayMs ?? 3000;
   if (typeof displayMs !== 'number' || !Number.isFinite(displayMs) || displayMs < 1) throw new ConfigError('displayMs', displayMs, 'must be a finite number >= 1');
   const maxBodyBytes = o.maxBodyBytes ?? 4096;
@@ -84,10 +80,7 @@ function checkOptions(o: TamerPageOptions, randomHex: (bytes: number) => string)
 }
 
 /** Headers of every reply (the page's CSP replaces the default one). */
-const SECURITY_HEADERS: [string, string][] = [
-  ['Cache-Control', 'no-store'], ['X-Content-Type-Options', 'nosniff'], ['Referrer-Policy', 'no-referrer'],
-  ['X-Frame-Options', 'DENY'], ['Cross-Origin-Resource-Policy', 'same-origin'], ['Content-Security-Policy', "default-src 'none'"],
-];
+const REPLY_HEADERS: [string, string][] = [...Object.entries(SECURITY_HEADERS), ['Content-Security-Policy', "default-src 'none'"]];
 
 /** A live feedback page in front of a {@link TamerFeedback}. Start it with {@link TamerPage.start}. */
 export class TamerPage {
@@ -107,7 +100,6 @@ export class TamerPage {
     private readonly feedback: TamerFeedback,
     private readonly settings: Settings,
     private readonly logger: Logger,
-    private readonly randomHex: (bytes: number) => string,
     port: number,
   ) {
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
@@ -121,14 +113,12 @@ export class TamerPage {
    * @throws A {@link ConfigError} for an invalid option; the Node.js error when the port is taken.
    */
   static async start(options: TamerPageOptions): Promise<TamerPage> {
-    const { randomBytes } = await import('node:crypto');
-    const randomHex = (bytes: number): string => randomBytes(bytes).toString('hex');
-    const settings = checkOptions(options, randomHex);
+    const settings = checkOptions(options);
     const logger = options.logger ?? silentLogger;
     const http = await import('node:http');
     let self: TamerPage | undefined;
     const server = http.createServer((req, res) => {
-      for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
+      for (const [name, value] of REPLY_HEADERS) res.setHeader(name, value);
       if (self === undefined) return sendJson(res, 503, { error: 'starting' });
       self.handle(req, res).catch((e: unknown) => {
         if (e instanceof ApiError) return sendJson(res, e.status, { error: e.message });
@@ -142,7 +132,7 @@ export class TamerPage {
     });
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : settings.port;
-    self = new TamerPage(server, options.feedback, settings, logger, randomHex, port);
+    self = new TamerPage(server, options.feedback, settings, logger, port);
     logger.log('info', `live feedback page at ${self.url}`, { host: settings.host, port, displayMs: settings.displayMs });
     return self;
   }
@@ -301,7 +291,7 @@ export class TamerPage {
   }
 
   private page(res: ServerResponse): void {
-    const nonce = this.randomHex(16);
+    const nonce = randomHex(16);
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': pageCsp(nonce) });
     res.end(tamerPageHtml(nonce));
   }

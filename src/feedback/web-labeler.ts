@@ -19,6 +19,8 @@ import { silentLogger, type Logger } from '../logging/logger';
 import type { Judgement, Labeler, LabelRequest } from './types';
 import { checkCriteria, checkRequest, judgementProblem } from './check-judgement';
 import { labelPage, pageCsp } from './web-page';
+import { checkServerAddress, randomHex, SECURITY_HEADERS } from './local-server';
+import { sameSecret } from '../serve/http-util';
 
 /** Options of {@link WebLabeler.start}. */
 export interface WebLabelerOptions {
@@ -47,28 +49,8 @@ interface Pending {
 
 const MAX_WAIT_MS = 30_000;
 
-function randomHex(bytes: number): string {
-  const b = new Uint8Array(bytes);
-  globalThis.crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
-/** Compares two strings in time independent of where they differ. */
-function sameSecret(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) diff |= (a.charCodeAt(i % Math.max(a.length, 1)) || 0) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
 function checkOptions(o: WebLabelerOptions): Required<Omit<WebLabelerOptions, 'criteria' | 'logger'>> & { criteria: string[] } {
-  const port = o.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('port', port, 'must be an integer in [0, 65535] (0 = any free port)');
-  const host = o.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '') throw new ConfigError('host', host, 'must be a non-empty string');
-  const token = o.token ?? randomHex(16);
-  if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{16,256}$/.test(token)) {
-    throw new ConfigError('token', o.token, 'must be 16 to 256 characters from A-Z a-z 0-9 _ -');
-  }
+  const { port, host, token } = checkServerAddress(o);
   checkCriteria(o.criteria, 'criteria', true);
   const name = o.name ?? 'web';
   if (typeof name !== 'string' || name === '') throw new ConfigError('name', name, 'must be a non-empty string');
@@ -76,14 +58,6 @@ function checkOptions(o: WebLabelerOptions): Required<Omit<WebLabelerOptions, 'c
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) throw new ConfigError('maxBodyBytes', maxBodyBytes, 'must be an integer >= 1024');
   return { port, host, token, criteria: [...(o.criteria ?? [])], name, maxBodyBytes };
 }
-
-const SECURITY_HEADERS: Record<string, string> = {
-  'Cache-Control': 'no-store',
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Security-Policy': "default-src 'none'" });

@@ -24,9 +24,9 @@ afterEach(async () => {
   page = undefined;
 });
 
-interface Record { message: string; data: { [k: string]: unknown } }
-function recorder(): { logger: Logger; records: Record[] } {
-  const records: Record[] = [];
+interface LogRecord { message: string; data: { [k: string]: unknown } }
+function recorder(): { logger: Logger; records: LogRecord[] } {
+  const records: LogRecord[] = [];
   return { records, logger: { log: (_level, message, data) => records.push({ message, data: data ?? {} }) } };
 }
 
