@@ -151,6 +151,8 @@ async function appendBytes(fs: FsPromises, path: string, data: string): Promise<
     await fs.access(path);
   } catch {
     created = true;
+    const { dirname } = await import('node:path');
+    await fs.mkdir(dirname(path), { recursive: true });
   }
   const handle = await fs.open(path, 'a');
   try {
@@ -167,7 +169,7 @@ async function appendBytes(fs: FsPromises, path: string, data: string): Promise<
  * written in one call, fsynced and closed before this resolves. When the call creates the file, its
  * directory is fsynced too, so the new file's name survives a crash. Callers must not run two appends
  * to the same file at once (the collector appends one record at a time).
- * @param path - The JSONL file; created if missing (its directory must exist).
+ * @param path - The JSONL file; created if missing, with its folder.
  * @param record - Any JSON-serialisable value.
  * @throws An `InputError` when `record` has no JSON form; the Node.js error when the file cannot be
  *   written.

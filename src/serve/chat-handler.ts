@@ -95,7 +95,7 @@ async function stream(ctx: CompletionContext, r: ChatRequest, res: ServerRespons
   }
   if (r.includeUsage) send([], { usage: usage(promptIds.length, results) });
   if (!gone) res.end('data: [DONE]\n\n');
-  ctx.logger.log('info', 'chat completion', { id, stream: true, promptTokens: promptIds.length, ...usage(promptIds.length, results), cancelled: gone });
+  ctx.logger.log('info', 'chat completion', { id, stream: true, ...usage(promptIds.length, results), cancelled: gone });
 }
 
 async function whole(ctx: CompletionContext, r: ChatRequest, res: ServerResponse, promptIds: number[], maxTokens: number): Promise<void> {

@@ -241,6 +241,12 @@ describe('durable JSONL append', () => {
     }), { numRuns: 60 });
   });
 
+  it('creates the file and its missing folders on the first append', async () => {
+    const file = join(dir, 'new', 'nested', 'c.jsonl');
+    await appendDurable(file, { a: 1 });
+    expect((await readDurableJsonl(file)).records.map((r) => r.value)).toEqual([{ a: 1 }]);
+  });
+
   it('reads a missing file as empty and names file:line for invalid UTF-8 in a complete line', async () => {
     expect(await readDurableJsonl(join(dir, 'nope.jsonl'))).toEqual({ records: [] });
     const file = fresh();
