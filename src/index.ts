@@ -153,7 +153,7 @@ export { matchRecords } from './feedback/match-records';
 export type { MatchedRecords } from './feedback/match-records';
 export { TamerFeedback, systemClock } from './feedback/tamer';
 export { TamerPage } from './feedback/tamer-page';
-export type { TamerPageOptions, TamerPageRewardOptions } from './feedback/tamer-page';
+export type { TamerPageOptions, TamerPageRewardOptions } from './feedback/tamer-page-options';
 export type { TamerFeedbackOptions, TamerRewardOptions, TamerClock } from './feedback/tamer';
 export { creditWeight, sampleCredit, creditedFeedback } from './feedback/tamer-credit';
 export type { CreditWindow, ShownInterval, FeedbackEvent, TamerAggregate, SampleFeedback } from './feedback/tamer-credit';

@@ -22,62 +22,15 @@ import { ConfigError, RlhfError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { RewardFunction, RewardSample } from '../ppo/options';
 import { ApiError, parseJsonBody, readBody, sameSecret, sendJson } from '../serve/http-util';
-import { systemClock, TamerFeedback, type TamerClock, type TamerRewardOptions } from './tamer';
+import type { TamerFeedback, TamerRewardOptions } from './tamer';
+import { checkTamerPageOptions, type TamerPageOptions, type TamerPageRewardOptions, type TamerPageSettings } from './tamer-page-options';
 import { tamerPageHtml } from './tamer-page-html';
 import { pageCsp } from './web-page';
-import { checkServerAddress, randomHex, SECURITY_HEADERS } from './local-server';
-
-/** Options of {@link TamerPage.start}. */
-export interface TamerPageOptions {
-  /** Receives the shown intervals and the presses, and computes the rewards. Required. */
-  feedback: TamerFeedback;
-  /** TCP port; `0` picks a free one (read it from {@link TamerPage.url}). Default `0`. */
-  port?: number;
-  /** Interface to bind. Default `'127.0.0.1'` (this machine only); other values expose the page. */
-  host?: string;
-  /** Session token required by every request. Default: 32 random hex digits. */
-  token?: string;
-  /** How long each sample stays on screen, ms. Default `3000`. */
-  displayMs?: number;
-  /** Largest accepted POST body in bytes. Default `4096`. */
-  maxBodyBytes?: number;
-  /** Time source; must be the clock the `feedback` uses. Default {@link systemClock} (as `TamerFeedback`'s). */
-  clock?: TamerClock;
-  /** Receives server messages (start, waiting for a page, rejected requests, each sample and press at `debug`). Default: silent. */
-  logger?: Logger;
-}
-
-/** Options of {@link TamerPage.rewardFunction}: those of {@link TamerFeedback.rewardFunction} but `present`, plus one. */
-export interface TamerPageRewardOptions extends Omit<TamerRewardOptions, 'present' | 'timeoutMs'> {
-  /**
-   * Longest wait after the page has played the batch for the credit windows to close, ms.
-   * Default: the feedback's `maxDelayMs` + 1000 (enough: the wait only starts once the batch has played).
-   */
-  timeoutMs?: number;
-  /**
-   * Longest wait for a page to be open before each sample, ms; when it passes, the batch's samples not
-   * yet shown are dropped (they score `noFeedbackReward`). Default `Infinity`: wait for the person.
-   */
-  viewerTimeoutMs?: number;
-}
+import { randomHex, SECURITY_HEADERS } from './local-server';
 
 interface Batch { remaining: number; viewerTimeoutMs: number; played: Promise<void>; done: () => void }
 interface Queued { id: string; sample: RewardSample; index: number; count: number; batch: Batch }
 interface Current { item: Queued; seq: number; startMs: number; withdrawn: boolean }
-
-type Settings = Required<Omit<TamerPageOptions, 'logger' | 'feedback'>>;
-
-function checkOptions(o: TamerPageOptions): Settings {
-  if (!(o?.feedback instanceof TamerFeedback)) throw new ConfigError('feedback', o?.feedback, 'must be a TamerFeedback');
-  const { port, host, token } = checkServerAddress(o);
-  const displayMs = o.displayMs ?? 3000;
-  if (typeof displayMs !== 'number' || !Number.isFinite(displayMs) || displayMs < 1) throw new ConfigError('displayMs', displayMs, 'must be a finite number >= 1');
-  const maxBodyBytes = o.maxBodyBytes ?? 4096;
-  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 64) throw new ConfigError('maxBodyBytes', maxBodyBytes, 'must be an integer >= 64');
-  const clock = o.clock ?? systemClock;
-  if (typeof clock?.now !== 'function' || typeof clock.sleep !== 'function') throw new ConfigError('clock', clock, 'must have now() and sleep(ms)');
-  return { port, host, token, displayMs, maxBodyBytes, clock };
-}
 
 /** Headers of every reply (the page's CSP replaces the default one). */
 const REPLY_HEADERS: [string, string][] = [...Object.entries(SECURITY_HEADERS), ['Content-Security-Policy', "default-src 'none'"]];
@@ -98,7 +51,7 @@ export class TamerPage {
   private constructor(
     private readonly server: Server,
     private readonly feedback: TamerFeedback,
-    private readonly settings: Settings,
+    private readonly settings: TamerPageSettings,
     private readonly logger: Logger,
     port: number,
   ) {
@@ -113,7 +66,7 @@ export class TamerPage {
    * @throws A {@link ConfigError} for an invalid option; the Node.js error when the port is taken.
    */
   static async start(options: TamerPageOptions): Promise<TamerPage> {
-    const settings = checkOptions(options);
+    const settings = checkTamerPageOptions(options);
     const logger = options.logger ?? silentLogger;
     const http = await import('node:http');
     let self: TamerPage | undefined;
