@@ -4,6 +4,7 @@
  * @module
  * @internal
  */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ConfigError } from '../errors';
 
 /** Address and token options of a local page server. */
@@ -44,3 +45,21 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-Frame-Options': 'DENY',
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
+
+/**
+ * Starts a `node:http` server (imported lazily) on `address` and resolves once it listens, with the
+ * port it got (the one asked for, or a free one for 0).
+ */
+export async function listenLocal(
+  address: { port: number; host: string },
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; port: number }> {
+  const http = await import('node:http');
+  const server = http.createServer(onRequest);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  const a = server.address();
+  return { server, port: typeof a === 'object' && a !== null ? a.port : address.port };
+}

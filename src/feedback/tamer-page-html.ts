@@ -6,14 +6,9 @@
  * `textContent` only, so a response that contains markup shows as text and never runs.
  * @module
  */
+import { BASE_STYLE } from './web-page';
 
-const STYLE = `
-:root { color-scheme: light dark; font-family: system-ui, sans-serif; }
-body { margin: 0 auto; max-width: 60rem; padding: 1rem; }
-header { display: flex; justify-content: space-between; align-items: baseline; gap: 1rem; }
-pre { white-space: pre-wrap; overflow-wrap: anywhere; font-family: ui-monospace, monospace; margin: .25rem 0; }
-#prompt { background: rgba(127,127,127,.12); padding: .75rem; border-radius: .4rem; }
-#response { border: 2px solid rgba(127,127,127,.4); border-radius: .5rem; padding: .75rem; min-height: 4rem; transition: border-color .15s; }
+const STYLE = `${BASE_STYLE}#response { border: 2px solid rgba(127,127,127,.4); border-radius: .5rem; padding: .75rem; min-height: 4rem; transition: border-color .15s; }
 body.up #response { border-color: #16a34a; }
 body.down #response { border-color: #dc2626; }
 progress { width: 100%; }

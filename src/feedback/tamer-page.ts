@@ -26,7 +26,7 @@ import type { TamerFeedback, TamerRewardOptions } from './tamer';
 import { checkTamerPageOptions, type TamerPageOptions, type TamerPageRewardOptions, type TamerPageSettings } from './tamer-page-options';
 import { tamerPageHtml } from './tamer-page-html';
 import { pageCsp } from './web-page';
-import { randomHex, SECURITY_HEADERS } from './local-server';
+import { listenLocal, randomHex, SECURITY_HEADERS } from './local-server';
 
 interface Batch { remaining: number; viewerTimeoutMs: number; played: Promise<void>; done: () => void }
 interface Queued { id: string; sample: RewardSample; index: number; count: number; batch: Batch }
@@ -68,9 +68,8 @@ export class TamerPage {
   static async start(options: TamerPageOptions): Promise<TamerPage> {
     const settings = checkTamerPageOptions(options);
     const logger = options.logger ?? silentLogger;
-    const http = await import('node:http');
     let self: TamerPage | undefined;
-    const server = http.createServer((req, res) => {
+    const { server, port } = await listenLocal(settings, (req, res) => {
       for (const [name, value] of REPLY_HEADERS) res.setHeader(name, value);
       if (self === undefined) return sendJson(res, 503, { error: 'starting' });
       self.handle(req, res).catch((e: unknown) => {
@@ -79,12 +78,6 @@ export class TamerPage {
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(settings.port, settings.host, () => resolve());
-    });
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : settings.port;
     self = new TamerPage(server, options.feedback, settings, logger, port);
     logger.log('info', `live feedback page at ${self.url}`, { host: settings.host, port, displayMs: settings.displayMs });
     return self;

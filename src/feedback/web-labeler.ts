@@ -19,7 +19,7 @@ import { silentLogger, type Logger } from '../logging/logger';
 import type { Judgement, Labeler, LabelRequest } from './types';
 import { checkCriteria, checkRequest, judgementProblem } from './check-judgement';
 import { labelPage, pageCsp } from './web-page';
-import { checkServerAddress, randomHex, SECURITY_HEADERS } from './local-server';
+import { checkServerAddress, listenLocal, randomHex, SECURITY_HEADERS } from './local-server';
 import { sameSecret } from '../serve/http-util';
 
 /** Options of {@link WebLabeler.start}. */
@@ -95,21 +95,14 @@ export class WebLabeler implements Labeler {
   static async start(options: WebLabelerOptions = {}): Promise<WebLabeler> {
     const settings = checkOptions(options);
     const logger = options.logger ?? silentLogger;
-    const http = await import('node:http');
     let self: WebLabeler | undefined;
-    const server = http.createServer((req, res) => {
+    const { server, port } = await listenLocal(settings, (req, res) => {
       if (self === undefined) return sendJson(res, 503, { error: 'starting' });
       self.handle(req, res).catch((e: unknown) => {
         logger.log('error', `web labeler: ${e instanceof Error ? e.message : String(e)}`);
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(settings.port, settings.host, () => resolve());
-    });
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : settings.port;
     self = new WebLabeler(server, settings, logger, port);
     logger.log('info', `labelling page at ${self.url}`, { host: settings.host, port });
     return self;

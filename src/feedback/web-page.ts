@@ -6,13 +6,16 @@
  * @module
  */
 
-const STYLE = `
+/** CSS both local pages start from (layout, the prompt box, model text as wrapped monospace). @internal */
+export const BASE_STYLE = `
 :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
 body { margin: 0 auto; max-width: 60rem; padding: 1rem; }
 header { display: flex; justify-content: space-between; align-items: baseline; gap: 1rem; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; font-family: ui-monospace, monospace; margin: .25rem 0; }
 #prompt { background: rgba(127,127,127,.12); padding: .75rem; border-radius: .4rem; }
-#cards { list-style: none; padding: 0; }
+`;
+
+const STYLE = `${BASE_STYLE}#cards { list-style: none; padding: 0; }
 .card { border: 2px solid rgba(127,127,127,.4); border-radius: .5rem; padding: .5rem .75rem; margin: .5rem 0; cursor: grab; }
 .card:focus { outline: 3px solid #3b82f6; outline-offset: 2px; }
 .card.tied { border-top: 4px double #f59e0b; }
