@@ -12,6 +12,7 @@ import { readAll, readRankings } from '../data/jsonl';
 import type { RankingExample } from '../data/types';
 import { PreferenceCollector, promptId, type CollectSummary } from '../feedback/collector';
 import type { TransformerPolicy } from '../models/policy';
+import { joinPath } from '../ppo/checkpoint';
 import { PPOTrainer } from '../ppo/ppo-trainer';
 import type { PPOStats } from '../ppo/stats';
 import { RewardModel, type RewardNormalization } from '../reward/reward-model';
@@ -119,7 +120,7 @@ export class RlhfPipeline {
   }
 
   private path(name: string): string {
-    return `${this.options.outDir.replace(/\/+$/, '')}/${name}`;
+    return joinPath(this.options.outDir, name);
   }
 
   /** Stage 1: supervised fine-tuning on demonstrations; saves `sft-policy/`. */

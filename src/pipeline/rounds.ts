@@ -7,6 +7,7 @@
 import { ConfigError } from '../errors';
 import type { CollectSummary } from '../feedback/collector';
 import { writeFileAtomic } from '../io/atomic';
+import { joinPath } from '../ppo/checkpoint';
 import type { RlhfPipeline } from './pipeline';
 
 /** Options of {@link runRounds}. */
@@ -75,16 +76,16 @@ export async function runRounds(pipeline: RlhfPipeline, options: RoundsOptions):
     const collected = await pipeline.collect(promptsOf(options, round), options.signal === undefined ? {} : { signal: options.signal });
     const reward = await pipeline.trainRewardModel();
     const ppo = await pipeline.ppo(options.ppoPrompts);
-    const checkpoint = `${pipeline.options.outDir.replace(/\/+$/, '')}/round-${round}`;
-    await pipeline.policy.save(`${checkpoint}/policy`);
-    await pipeline.rewardModel?.save(`${checkpoint}/reward-model`);
+    const checkpoint = joinPath(pipeline.options.outDir, `round-${round}`);
+    await pipeline.policy.save(joinPath(checkpoint, 'policy'));
+    await pipeline.rewardModel?.save(joinPath(checkpoint, 'reward-model'));
     const summary: RoundSummary = {
       round, collected, rewardTrainRecords: reward.trainRecords,
       rewardAccuracy: reward.after?.accuracy ?? Number.NaN,
       rewardAccuracyBefore: reward.before?.accuracy ?? Number.NaN,
       meanReward: { first: ppo.firstScore, last: ppo.lastScore }, kl: ppo.lastKl, checkpoint,
     };
-    await writeFileAtomic(`${checkpoint}/summary.json`, `${JSON.stringify(summary, null, 2)}\n`);
+    await writeFileAtomic(joinPath(checkpoint, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     logger.log('info', 'round summary', { ...summary });
     out.push(summary);
     await options.onRound?.(summary);
