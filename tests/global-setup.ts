@@ -1,8 +1,11 @@
 // Builds dist/ once before any test file runs (the packed-tarball and example tests use the built
 // package), so no test rebuilds it while another one is reading it. Skipped when dist is up to date.
+// Also unpacks the npm-shipped Chromium once (when no system Chromium is used), so the browser test
+// files running in parallel never unpack it at the same time.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { chromiumPath } from './helpers/chromium';
 
 const root = resolve(__dirname, '..');
 
@@ -15,7 +18,12 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-export default function setup(): void {
+export default async function setup(): Promise<void> {
+  await chromiumPath();
+  buildDist();
+}
+
+function buildDist(): void {
   let built = 0;
   try {
     built = Math.min(statSync(join(root, 'dist/index.js')).mtimeMs, statSync(join(root, 'dist/index.d.ts')).mtimeMs);
