@@ -1,16 +1,33 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
+const shared: Options = {
   sourcemap: false, // the tarball ships no src/, so maps would point at nothing
-  clean: true,
   target: 'es2022',
   platform: 'neutral',
   // tfjs-core registers neither gradients nor chained ops, and Node cannot import its deep ESM paths:
   // bundle just those registration modules; everything else of tfjs stays an external peer.
   noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
-  external: ['@tensorflow/tfjs-core', /^@tensorflow\/tfjs-backend-/, /^@tensorflow\/tfjs-node/, 'gpt-tokenizer', /^gpt-tokenizer\//, /^node:/],
+  external: ['@tensorflow/tfjs-core', 'webgpu', /^@tensorflow\/tfjs-backend-/, /^@tensorflow\/tfjs-node/, 'gpt-tokenizer', /^gpt-tokenizer\//, /^node:/],
   treeshake: true,
-});
+};
+
+export default defineConfig([
+  {
+    ...shared,
+    entry: { index: 'src/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: ['!parallel-worker.js'], // everything but the worker entry, which the second build writes
+  },
+  {
+    // The data-parallel worker thread's entry (src/parallel/entry.ts finds it next to index.js/.cjs):
+    // one self-contained ESM file, loaded by both the ESM and the CommonJS build.
+    ...shared,
+    platform: 'node',
+    entry: { 'parallel-worker': 'src/parallel/worker.ts' },
+    format: ['esm'],
+    dts: false,
+    clean: false,
+    splitting: false,
+  },
+]);

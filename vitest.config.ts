@@ -16,6 +16,9 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Trainers default to workers: 'auto' (a worker thread per core); the suite's two forks already use
+    // both cores, so tests run in-process unless they ask for workers (tests/parallel does).
+    env: { TFJS_RLHF_WORKERS: '1' },
     server: { deps: { inline: [/@tensorflow\/tfjs-backend-(cpu|wasm)/] } },
   },
 });

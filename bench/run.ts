@@ -3,7 +3,7 @@
  * generation tokens/s (with and without the KV cache), per TensorFlow.js backend, plus a per-kernel
  * profile of one training step. Rewrites docs/benchmarks.md in full on every run.
  *
- *   npm run bench                                  # all backends present: tensorflow, wasm, cpu
+ *   npm run bench                                  # all backends present: tensorflow, webgpu, wasm, cpu
  *   npx tsx bench/run.ts --backends wasm --quick   # fewer steps, one backend
  *   npx tsx bench/run.ts --out /tmp/bench.md       # write somewhere else
  *
@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  useBackend, BackendError, TransformerPolicy, LMTrainer, AdamW, optimizerStep, Rng,
+  useBackend, BackendError, TransformerPolicy, LMTrainer, AdamW, optimizerStep, Rng, webgpuAdapter,
   type BackendName, type PaddedBatch, type TransformerConfig, type PresetName,
 } from '../dist/index.js';
 
@@ -28,7 +28,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 interface Args { backends: Exclude<BackendName, 'auto'>[]; quick: boolean; out: string; profile: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { backends: ['tensorflow', 'wasm', 'cpu'], quick: false, out: path.join(ROOT, 'docs', 'benchmarks.md'), profile: true };
+  const a: Args = { backends: ['tensorflow', 'webgpu', 'wasm', 'cpu'], quick: false, out: path.join(ROOT, 'docs', 'benchmarks.md'), profile: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = (): string => {
@@ -45,7 +45,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--out') a.out = path.resolve(next());
     else if (k === '--no-profile') a.profile = false;
     else if (k === '--help' || k === '-h') {
-      console.log('usage: tsx bench/run.ts [--backends tensorflow,wasm,cpu] [--quick] [--out docs/benchmarks.md] [--no-profile]');
+      console.log('usage: tsx bench/run.ts [--backends tensorflow,webgpu,wasm,cpu] [--quick] [--out docs/benchmarks.md] [--no-profile]');
       process.exit(0);
     } else throw new Error(`unknown argument '${k}'`);
   }
@@ -68,6 +68,17 @@ const LARGER = { preset: 'small' as const, overrides: { contextLength: 128 }, se
 const GEN_OVERRIDES = { contextLength: 160 };
 
 function planFor(backend: string, quick: boolean, profile: boolean): BackendPlan {
+  const adapter = backend === 'webgpu' ? webgpuAdapter() : undefined;
+  if (adapter?.software === true) {
+    return {
+      train: [{ id: 'micro', ...MICRO, warmup: 2, steps: quick ? 2 : 4 }],
+      skipped: ['larger config (small, T=128): skipped on a software WebGPU adapter'],
+      gen: { preset: 'micro', overrides: GEN_OVERRIDES, cachedTokens: quick ? 8 : 16, uncachedTokens: quick ? 8 : 16 },
+      profile: false,
+      note: `a SOFTWARE WebGPU adapter (${adapter.device}, ${adapter.description}; Dawn flags [${adapter.dawnFlags.join(', ')}]): `
+        + 'this checks that the WebGPU path runs, not how fast a GPU is. Every new shape compiles shaders on the CPU.',
+    };
+  }
   if (backend === 'cpu') {
     return {
       train: [{ id: 'micro', ...MICRO, warmup: 1, steps: quick ? 2 : 3 }],
@@ -421,6 +432,8 @@ async function runBackend(name: Exclude<BackendName, 'auto'>, args: Args, tokens
   const t0 = performance.now();
   const plan = planFor(active, args.quick, args.profile);
   const res: BackendResult = { requested: name, status: 'ok', active, note: plan.note, skipped: plan.skipped, train: [] };
+  const adapter = active === 'webgpu' ? webgpuAdapter() : undefined;
+  if (adapter !== undefined) res.flags = `adapter ${adapter.device || adapter.vendor} (${adapter.description})${adapter.software ? ', software' : ''}`;
   if (active === 'wasm') {
     const flags: string[] = [];
     for (const f of ['WASM_HAS_SIMD_SUPPORT', 'WASM_HAS_MULTITHREAD_SUPPORT']) {

@@ -1,27 +1,29 @@
 /**
- * Training on the `tensorflow` backend: libtensorflow through `@tensorflow/tfjs-node-gpu` (NVIDIA GPU)
- * or `@tensorflow/tfjs-node` (multi-threaded CPU). Pretrains a small policy on Brown-corpus text for a
- * few steps and samples from it, printing training and generation tokens per second to compare with
- * docs/benchmarks.md (same `micro` preset, batch 8 x 64, as the benchmark's "micro" row).
+ * Training on a GPU, through whichever GPU path is present, in this order:
+ *  1. WebGPU through Dawn (the `webgpu` npm package + `@tensorflow/tfjs-backend-webgpu`): Vulkan on
+ *     Linux, Metal on macOS, D3D12 on Windows. Installs from npm alone (nothing downloaded at install):
+ *     the recommended GPU path (docs/backends.md).
+ *  2. libtensorflow through `@tensorflow/tfjs-node-gpu` (needs CUDA 11.2 + cuDNN 8.1; on CUDA 12 it
+ *     loads and silently runs on the CPU) or `@tensorflow/tfjs-node` (multi-threaded CPU).
+ * It prints what it found (the WebGPU adapter, or the tensorflow package), pretrains a small policy on
+ * Brown-corpus text and samples from it, printing training and generation tokens per second to compare
+ * with docs/benchmarks.md (same `micro` preset, batch 8 x 64, as the benchmark's "micro" row).
  *
- *   npm install @tensorflow/tfjs-node-gpu@4.22.0   # once; needs CUDA 11.2 + cuDNN 8.1 (docs/backends.md)
- *   npx tsx examples/gpu.ts                        # 200 steps
- *   QUICK=1 npx tsx examples/gpu.ts                # smoke run, 5 steps
+ *   npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0   # once (or tfjs-node-gpu, see docs/backends.md)
+ *   npx tsx examples/gpu.ts                                      # 200 steps
+ *   QUICK=1 npx tsx examples/gpu.ts                              # smoke run, 5 steps
  *
- * Neither package ships with tfjs-rlhf (they are optional peer dependencies: their install script
- * downloads libtensorflow from Google's storage host, so they need internet access at install time).
- * When neither is installed, `useBackend('tensorflow')` throws a `BackendError`; this example catches
- * it, prints how to install them to stderr and EXITS WITH CODE 2 (so scripts can tell "no backend" from a
- * failure, code 1). FALLBACK=1 runs the same training on the best backend present instead (wasm in Node).
+ * None of these packages ships with tfjs-rlhf (they are optional peer dependencies). When no GPU path
+ * is present (no hardware WebGPU adapter and no tensorflow package), this example prints what it found
+ * and how to install one to stderr and EXITS WITH CODE 2 (so scripts can tell "no GPU" from a failure,
+ * code 1). SOFTWARE=1 accepts a software WebGPU adapter (Mesa llvmpipe: correct, slower than wasm);
+ * FALLBACK=1 runs the same training on the best backend present instead (wasm in Node).
  *
  * Knobs (environment variables): QUICK=1, STEPS (default 200), PRESET (`micro`, `small`: a larger model
  * shows a GPU's advantage better), PREFER_GPU=0 (use tfjs-node even when tfjs-node-gpu is installed),
- * FALLBACK=1.
- *
- * Check that the GPU is really used: tfjs-node-gpu on a machine with CUDA 12 loads, but logs "Could not
- * load libcudart.so.11.0" at startup and runs on the CPU; the tokens per second then look like tfjs-node's.
+ * DAWN_FLAGS (comma-separated, e.g. `backend=vulkan` or `adapter=NVIDIA`), SOFTWARE=1, FALLBACK=1.
  */
-import { BackendError, ByteTokenizer, LMTrainer, TransformerPolicy, useBackend, type PresetName } from 'tfjs-rlhf';
+import { BackendError, ByteTokenizer, LMTrainer, TransformerPolicy, consoleLogger, useBackend, webgpuAdapter, type PresetName } from 'tfjs-rlhf';
 import { brownSentences } from './shared/brown';
 
 const QUICK = process.env.QUICK === '1';
@@ -30,29 +32,47 @@ if (!Number.isInteger(STEPS) || STEPS < 2) throw new Error(`STEPS must be an int
 const PRESET = (process.env.PRESET ?? 'micro') as PresetName;
 if (PRESET !== 'micro' && PRESET !== 'small') throw new Error(`PRESET must be micro or small, got ${PRESET}`);
 
-/** The install instructions printed when the tensorflow backend is missing. */
+/** The install instructions printed when no GPU path is present. */
 const INSTALL_HINT = `
-The "tensorflow" backend needs an optional package that is not installed (or failed to load):
+No GPU path is present. Install one (docs/backends.md):
 
-  npm install @tensorflow/tfjs-node-gpu@4.22.0   # NVIDIA GPU on Linux/Windows: needs CUDA 11.2 and cuDNN 8.1
-  npm install @tensorflow/tfjs-node@4.22.0       # no GPU: libtensorflow's multi-threaded CPU kernels
+  npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0   # WebGPU through Dawn: Vulkan (Linux), Metal (macOS), D3D12 (Windows)
+  npm install @tensorflow/tfjs-node-gpu@4.22.0                # NVIDIA on Linux/Windows: needs CUDA 11.2 and cuDNN 8.1
+  npm install @tensorflow/tfjs-node@4.22.0                    # no GPU: libtensorflow's multi-threaded CPU kernels
 
-Both download libtensorflow 2.9.1 from storage.googleapis.com during install (internet access needed;
-TFJS_NODE_CDN_STORAGE points at a mirror). See docs/backends.md. Without them tfjs-rlhf runs on wasm:
-rerun with FALLBACK=1 to train on the best backend present.`;
+WebGPU needs a GPU driver with Vulkan (Linux: the NVIDIA driver, or Mesa's radv/anv), Metal or D3D12.
+tfjs-node(-gpu) download libtensorflow 2.9.1 from storage.googleapis.com during install (internet
+access needed). Without them tfjs-rlhf runs on wasm: rerun with FALLBACK=1 to train on the best backend
+present, or SOFTWARE=1 to use a software WebGPU adapter (Mesa llvmpipe) if there is one.`;
 
-let backend: string;
+const dawnFlags = process.env.DAWN_FLAGS?.split(',').filter((f) => f !== '');
+const logger = consoleLogger('info', (line) => console.log(line));
+const found: string[] = [];
+let backend: string | undefined;
 try {
-  backend = await useBackend('tensorflow', { preferGpu: process.env.PREFER_GPU !== '0' });
+  backend = await useBackend('webgpu', { webgpu: { dawnFlags, allowSoftware: process.env.SOFTWARE === '1' }, logger });
 } catch (e) {
   if (!(e instanceof BackendError)) throw e;
+  found.push(`webgpu: ${e.message}`);
+}
+if (backend === undefined) {
+  try {
+    backend = await useBackend('tensorflow', { preferGpu: process.env.PREFER_GPU !== '0' });
+  } catch (e) {
+    if (!(e instanceof BackendError)) throw e;
+    found.push(`tensorflow: ${e.message}`);
+  }
+}
+if (backend === undefined) {
   if (process.env.FALLBACK !== '1') {
-    console.error(`${e.message}\n${INSTALL_HINT}`);
+    console.error(`${found.join('\n')}\n${INSTALL_HINT}`);
     process.exit(2);
   }
   backend = await useBackend('auto');
-  console.log(`${e.message}; FALLBACK=1: running on ${backend} instead`);
+  console.log(`${found.join('; ')}; FALLBACK=1: running on ${backend} instead`);
 }
+const adapter = backend === 'webgpu' ? webgpuAdapter() : undefined;
+if (adapter !== undefined) console.log(`WebGPU adapter: ${adapter.device || adapter.vendor} (${adapter.description})${adapter.software ? ', software' : ''}`);
 console.log(`backend ${backend}${QUICK ? ' (QUICK=1: a few steps, numbers are not meaningful)' : ''}`);
 
 // ---------------------------------------------------------------------------------------------------

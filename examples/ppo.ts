@@ -111,7 +111,8 @@ const before = await evaluate('samples before PPO', QUICK ? 2 : 4);
 // a response that hit maxNewTokens before EOS is out of its distribution: scored as it is, its score is
 // mostly noise (on the stage-2 model, about 10 times the spread of finished responses) and PPO learns to
 // never stop. So we score every response as if it ended there, and subtract `missingEosPenalty` from
-// the score of the unfinished ones (recipe point 9): the policy learns to finish its sentence.
+// the score of the unfinished ones (docs/guides/ppo.md, `missingEosPenalty`): the policy learns to finish
+// its sentence.
 const reward: RewardFunction = (samples) => rm.score(samples.map((x) => x.promptIds), samples.map((x) => withEos(x.responseIds)));
 
 // The critic: a copy of the reward model (InstructGPT, the N+ details): a separate value model whose

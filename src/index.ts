@@ -7,11 +7,13 @@
 import './tf';
 
 // Errors
-export { RlhfError, ConfigError, InputError, FileFormatError, BackendError, NonFiniteError } from './errors';
+export { RlhfError, ConfigError, InputError, FileFormatError, BackendError, NonFiniteError, previewValue, HubError } from './errors';
 
 // Backends
 export { useBackend, isNode } from './backends/use-backend';
 export type { BackendName, UseBackendOptions } from './backends/use-backend';
+export { webgpuAdapter, releaseWebGpu } from './backends/webgpu-node';
+export type { WebGpuOptions, WebGpuAdapterSummary } from './backends/webgpu-node';
 
 // Logging
 export { silentLogger, consoleLogger } from './logging/logger';
@@ -24,7 +26,19 @@ export type { RngState } from './ops/random';
 // Tokenizers
 export { ByteTokenizer } from './tokenizers/byte';
 export { Gpt2Tokenizer } from './tokenizers/gpt2';
+export { BpeTokenizer } from './tokenizers/bpe';
+export type { BpeTrainOptions } from './tokenizers/bpe-options';
 export type { Tokenizer, DecodeOptions } from './tokenizers/tokenizer';
+
+// Hugging Face interop: models, tokenizers, the Hub cache, datasets out
+export { loadTokenizer } from './hf/tokenizer-files';
+export { ByteLevelBpe } from './tokenizers/byte-level-bpe';
+export type { Gpt2Vocabulary, AddedToken } from './tokenizers/gpt2';
+export { hubFile } from './hf/hub';
+export type { HubOptions } from './hf/hub';
+export type { FromPretrainedOptions, SavePretrainedOptions } from './hf/pretrained';
+export { exportDataset } from './hf/export-dataset';
+export type { ExportableDataset, PreferenceDataset, SFTDataset, PromptDataset, ExportPromptRow, ExportDatasetOptions, ExportDatasetResult } from './hf/export-dataset';
 
 // Models
 export { TransformerPolicy } from './models/policy';
@@ -39,7 +53,8 @@ export type { PaddedBatch, PromptResponseBatch } from './models/batch';
 // Generation
 export { sampleFromLogits, logSoftmaxRow, resolveSampling } from './generation/sampling';
 export type { SamplingOptions, SampledToken, ResolvedSampling } from './generation/sampling';
-export type { GenerateOptions, GenerateResult } from './generation/generate';
+export { resolveGenerateOptions } from './generation/generate';
+export type { GenerateOptions, GenerateResult, ResolvedGenerateOptions } from './generation/generate';
 
 // Checkpoint formats
 export { encodeSafetensors, decodeSafetensors, MAX_SAFETENSORS_HEADER_BYTES } from './io/safetensors';
@@ -55,9 +70,18 @@ export type { LRSchedule, WarmupCosineOptions, LinearScheduleOptions } from './o
 
 // Training
 export { LMTrainer } from './train/lm-trainer';
-export type { LMTrainerOptions, LMStepStats, LMTrainOptions, LMEvaluateOptions, LMEvaluation } from './train/lm-trainer';
+export type { LMStepStats, LMTrainOptions, LMEvaluateOptions, LMEvaluation } from './train/lm-trainer';
+export { resolveLMOptions } from './train/options';
+export type { LMTrainerOptions, ResolvedLMOptions } from './train/options';
 export { optimizerStep } from './train/step';
 export type { OptimizerStepOptions, OptimizerStepResult, StepLossFn, StepLoss } from './train/step';
+
+// Data-parallel training on every core (worker threads; trainers take `workers`)
+export { WORKERS_ENV, MAX_WORKERS } from './parallel/options';
+export type { WorkersOption } from './parallel/options';
+export type { WorkerMemory } from './parallel/protocol';
+export { WorkerError } from './errors';
+export type { WorkerFailure } from './errors';
 
 // Data
 export {
@@ -71,9 +95,9 @@ export type {
 } from './data/index';
 
 // Supervised fine-tuning
-export { SFTTrainer, prepareSequences, sftBatch } from './sft/index';
+export { SFTTrainer, prepareSequences, sftBatch, resolveSFTOptions } from './sft/index';
 export type {
-  SFTTrainerOptions, SFTTrainOptions, SFTStepStats, SFTEvaluation, SFTTrainerState,
+  SFTTrainerOptions, ResolvedSFTOptions, SFTTrainOptions, SFTStepStats, SFTEvaluation, SFTTrainerState,
   SFTInput, TokenizedSFTExample, TruncatePrompt, SFTSequence, PrepareOptions, PreparedSequences, SFTBatch,
 } from './sft/index';
 
@@ -81,7 +105,9 @@ export type {
 export { RewardModel, lastTokenIndex } from './reward/reward-model';
 export type { RewardModelOptions, RewardNormalization } from './reward/reward-model';
 export { RewardTrainer } from './reward/reward-trainer';
-export type { RewardTrainerOptions, RewardStats, RewardStepStats, RewardTrainOptions } from './reward/reward-trainer';
+export type { RewardStats, RewardStepStats, RewardTrainOptions } from './reward/reward-trainer';
+export { resolveRewardOptions } from './reward/trainer-options';
+export type { RewardTrainerOptions, ResolvedRewardOptions } from './reward/trainer-options';
 export { pairwiseLoss, groupComparisons } from './reward/pairwise';
 export type { PromptGroup, ComparisonRecord } from './reward/pairwise';
 
@@ -98,9 +124,34 @@ export type {
 // PPO
 export { PPOTrainer } from './ppo/ppo-trainer';
 export type { PPOTrainOptions, PPOProgress, PPOLoadOptions } from './ppo/ppo-trainer';
+export { resolvePPOOptions } from './ppo/options';
 export type { PPOTrainerOptions, RewardFunction, RewardSample, ResolvedPPOOptions } from './ppo/options';
 export type { PPOStats } from './ppo/stats';
 export type { Critic, ValueHead, SeparateCritic, SharedCritic } from './ppo/forward';
+
+// Direct preference optimisation and critic-free online RL (GRPO, RLOO) on the same core
+export { dpoLoss, plackettLuceLoss, groupAdvantages, rlooAdvantages, grpoLoss } from './rl/index';
+export type {
+  DpoLossType, DpoLossArgs, DpoLossResult, PlackettLuceLossArgs, PlackettLuceLossResult, RewardScaling, GroupAdvantagesOptions,
+  GrpoLossType, GrpoLossArgs, GrpoLossResult,
+} from './rl/index';
+export { DPOTrainer } from './dpo/dpo-trainer';
+export type { DPOTrainOptions, DPOLoadOptions, DPOProgress } from './dpo/dpo-trainer';
+export type { DPOTrainerOptions, ResolvedDPOOptions } from './dpo/options';
+export type { DPOStats, DPOStepStats, PairValues } from './dpo/stats';
+export type { PreferenceRecord, ChatPreferencePair, EncodedPreference, EncodeOptions } from './dpo/data';
+export { GRPOTrainer, RLOOTrainer } from './grpo/grpo-trainer';
+export type { GroupLoadOptions } from './grpo/grpo-trainer';
+export { GroupTrainer } from './grpo/group-trainer';
+export type { PromptRow, GroupTrainOptions, GroupProgress } from './grpo/group-trainer';
+export type { GRPOTrainerOptions, RLOOTrainerOptions, ResolvedGroupOptions, GroupDefaults } from './grpo/options';
+export type { GRPOStats } from './grpo/stats';
+
+// Verifiable rewards
+export {
+  extractGsm8kAnswer, extractBoxed, extractLastNumber, extractAnswer, parseNumber, answersMatch, accuracyReward, formatReward, combineRewards,
+} from './rewards/index';
+export type { AnswerFormat, ColumnRewardSample, ColumnRewardFunction, MatchOptions, AccuracyRewardOptions } from './rewards/index';
 
 // Progress
 export { progressLogger, formatProgress, formatDuration } from './logging/progress';
@@ -120,19 +171,22 @@ export type {
 // Human feedback: labellers and the preference collector
 export { DEFAULT_CRITERIA } from './feedback/types';
 export type { Labeler, LabelRequest, Judgement, RankedJudgement, SkippedJudgement } from './feedback/types';
-export { PreferenceCollector, promptId, skippedFileOf } from './feedback/collector';
-export type { PreferenceCollectorOptions, CollectOptions, CollectSummary, CollectSampling, RankedRecord, SkippedRecord } from './feedback/collector';
-export { WebLabeler } from './feedback/web-labeler';
-export type { WebLabelerOptions } from './feedback/web-labeler';
-export { TerminalLabeler, escapeForTerminal, parseAnswer } from './feedback/terminal-labeler';
-export type { TerminalLabelerOptions, ParsedAnswer } from './feedback/terminal-labeler';
-export { appendDurable, readDurableJsonl } from './feedback/durable-append';
-export type { DurableRecord, DurableContents, ReadDurableOptions } from './feedback/durable-append';
+export { PreferenceCollector, promptId, skippedFileOf } from './feedback/collect/collector';
+export type { PreferenceCollectorOptions, CollectOptions, CollectSummary, CollectSampling, RankedRecord, SkippedRecord } from './feedback/collect/collector';
+export { FileLockedError } from './feedback/collect/file-lock';
+export type { LockHolder } from './feedback/collect/file-lock';
+export { WebLabeler } from './feedback/labelers/web-labeler';
+export type { WebLabelerOptions } from './feedback/labelers/web-labeler';
+export { TerminalLabeler, escapeForTerminal, parseAnswer } from './feedback/labelers/terminal-labeler';
+export type { TerminalLabelerOptions, ParsedAnswer } from './feedback/labelers/terminal-labeler';
+export { appendDurable, readDurableJsonl } from './feedback/collect/durable-append';
+export type { DurableRecord, DurableContents, ReadDurableOptions } from './feedback/collect/durable-append';
 export { checkJudgement, judgementProblem } from './feedback/check-judgement';
 
 // The recipe wired together, and rounds of feedback
 export { RlhfPipeline } from './pipeline/pipeline';
 export type { RlhfPipelineData, RlhfPipelineResult, SFTStageResult, RewardStageResult, PPOStageResult } from './pipeline/pipeline';
+export type { PipelineDPOOptions, DPOStageResult } from './pipeline/pipeline';
 export type {
   RlhfPipelineOptions, ResolvedPipelineOptions, PipelineSFTOptions, PipelineCollectOptions, PipelineRewardOptions, PipelinePPOOptions,
 } from './pipeline/options';
@@ -140,24 +194,51 @@ export { runRounds } from './pipeline/rounds';
 export type { RoundsOptions, RoundSummary } from './pipeline/rounds';
 
 // AI feedback (RLAIF judges), agreement between labellers, live TAMER-style feedback
-export { JudgeLabeler } from './feedback/judge-labeler';
-export type { JudgeLabelerOptions, JudgeFunction } from './feedback/judge-labeler';
-export type { JudgeEndpoint } from './feedback/judge-endpoint';
-export { JudgeError } from './feedback/judge-error';
-export { parseJudgeAnswer, rankingFromScores, rankingFromGroups, checkGroups, unshuffleRanking } from './feedback/judge-parse';
-export type { RankingParse, RankingParsed, RankingRefused } from './feedback/judge-parse';
-export { DEFAULT_PRINCIPLES, JUDGE_SYSTEM_MESSAGE, judgeMessages } from './feedback/judge-prompt';
-export { agreement, kendallTauB } from './feedback/agreement';
-export type { AgreementStats, RankingInput } from './feedback/agreement';
-export { matchRecords } from './feedback/match-records';
-export type { MatchedRecords } from './feedback/match-records';
-export { TamerFeedback, systemClock } from './feedback/tamer';
-export { TamerPage } from './feedback/tamer-page';
-export type { TamerPageOptions, TamerPageRewardOptions } from './feedback/tamer-page-options';
-export type { TamerFeedbackOptions, TamerRewardOptions, TamerClock } from './feedback/tamer';
-export { creditWeight, sampleCredit, creditedFeedback } from './feedback/tamer-credit';
-export type { CreditWindow, ShownInterval, FeedbackEvent, TamerAggregate, SampleFeedback } from './feedback/tamer-credit';
+export { JudgeLabeler } from './feedback/judges/judge-labeler';
+export type { JudgeLabelerOptions, JudgeFunction } from './feedback/judges/judge-labeler';
+export type { JudgeEndpoint } from './feedback/judges/judge-endpoint';
+export { JudgeError } from './feedback/judges/judge-error';
+export { parseJudgeAnswer, rankingFromScores, rankingFromGroups, checkGroups, unshuffleRanking } from './feedback/judges/judge-parse';
+export type { RankingParse, RankingParsed, RankingRefused } from './feedback/judges/judge-parse';
+export { DEFAULT_PRINCIPLES, JUDGE_SYSTEM_MESSAGE, judgeMessages } from './feedback/judges/judge-prompt';
+export { agreement, kendallTauB } from './feedback/analysis/agreement';
+export type { AgreementStats, RankingInput } from './feedback/analysis/agreement';
+export { matchRecords } from './feedback/analysis/match-records';
+export type { MatchedRecords } from './feedback/analysis/match-records';
+export { TamerFeedback, systemClock } from './feedback/tamer/tamer';
+export { TamerPage } from './feedback/tamer/tamer-page';
+export type { TamerPageOptions, TamerPageRewardOptions } from './feedback/tamer/tamer-page-options';
+export type { TamerFeedbackOptions, TamerRewardOptions, TamerClock } from './feedback/tamer/tamer';
+export { creditWeight, sampleCredit, creditedFeedback } from './feedback/tamer/tamer-credit';
+export type { CreditWindow, ShownInterval, FeedbackEvent, TamerAggregate, SampleFeedback } from './feedback/tamer/tamer-credit';
+
+// Compression: int8 weights, magnitude and SparseGPT pruning
+export {
+  quantize, resolveQuantizeOptions, prune, resolvePruneOptions, keepSparsity, applySparsityMasks, countZeros,
+  cholesky, invertLower, choleskyInverse, upperCholeskyOfInverse, quantizeMatrix, dequantizeMatrix, QUANT_METADATA_KEY,
+  perplexity, runCompressCli, COMPRESS_CLI_USAGE,
+} from './compress/index';
+export type {
+  QuantizeOptions, ResolvedQuantizeOptions, PruneOptions, ResolvedPruneOptions, SparsityHandle, QuantizedMatrix, ScaleKind,
+  CompressibleModel, PerplexityOptions, CompressCliIo, NMPattern,
+} from './compress/index';
 
 // Serving a policy over the OpenAI-compatible chat-completions API
 export { servePolicy } from './serve/serve-policy';
 export type { ServePolicyOptions, PolicyServer } from './serve/serve-policy';
+
+// Tools the policy calls while generating (issue 15)
+export { calculatorTool } from './tools/calculator';
+export type { CalculatorOptions } from './tools/calculator';
+export type { Tool } from './tools/tool';
+
+// Moderation of queries (issue 15)
+export type { Moderator, ModerationResult } from './moderation/types';
+export { moderationRules } from './moderation/rules';
+export type { ModerationRule } from './moderation/rules';
+export { moderationClient, ModerationError } from './moderation/client';
+export type { ModerationClientOptions } from './moderation/client';
+export { ModerationClassifier } from './moderation/classifier';
+export type { ModerationClassifierOptions } from './moderation/classifier';
+export { ModerationTrainer, readModerationExamples } from './moderation/classifier-trainer';
+export type { ModerationExample, ModerationTrainerOptions, ModerationStepStats } from './moderation/classifier-trainer';

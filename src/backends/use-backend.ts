@@ -11,6 +11,7 @@ import { tf } from '../tf';
 import { BackendError, ConfigError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import { registerWasmKernels } from './wasm-kernels';
+import { setupNodeWebGpu, type WebGpuOptions } from './webgpu-node';
 
 /** Backend names accepted by {@link useBackend}. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu' | 'webgl';
@@ -40,7 +41,15 @@ export interface UseBackendOptions {
    * browser the binaries are fetched relative to the page; in Node they are read from the package.
    */
   wasmPaths?: string | Readonly<Record<string, string>>;
-  /** Receives a warning when `'auto'` skips a backend that is present but fails to start. Default: silent. */
+  /**
+   * WebGPU in Node (Dawn through the optional `webgpu` package): Dawn flags, software adapters, power
+   * preference. Ignored in a browser. Default: see {@link WebGpuOptions}.
+   */
+  webgpu?: WebGpuOptions;
+  /**
+   * Receives the WebGPU adapter chosen in Node (`info`) and a warning when `'auto'` skips a backend
+   * that is present but fails to start. Default: silent.
+   */
   logger?: Logger;
 }
 
@@ -58,13 +67,30 @@ async function tryImport(specifier: string): Promise<boolean> {
   }
 }
 
-async function loadOptional(name: BackendName, preferGpu: boolean): Promise<boolean> {
+/** How one attempt to set a backend is made. */
+interface Attempt {
+  options: UseBackendOptions;
+  /** Part of `'auto'`: WebGPU in Node must then be a hardware adapter. */
+  auto: boolean;
+  logger: Logger;
+}
+
+async function loadWebGpu(attempt: Attempt): Promise<boolean> {
+  if (!isNode()) return tf.findBackendFactory('webgpu') !== null || (await tryImport('@tensorflow/tfjs-backend-webgpu'));
+  const adapter = await setupNodeWebGpu(attempt.options.webgpu ?? {}, attempt.auto);
+  if (adapter === undefined) return false;
+  const name = [adapter.vendor, adapter.architecture, adapter.device].filter((x) => x !== '').join(' ');
+  attempt.logger.log('info', `WebGPU adapter: ${name} (${adapter.description}; Dawn flags [${adapter.dawnFlags.join(', ')}])${adapter.software ? ' — a software adapter, slower than wasm' : ''}`, { ...adapter });
+  return true;
+}
+
+async function loadOptional(name: BackendName, attempt: Attempt): Promise<boolean> {
   switch (name) {
     case 'tensorflow':
       if (tf.findBackendFactory('tensorflow') !== null) return true;
-      return (preferGpu && (await tryImport('@tensorflow/tfjs-node-gpu'))) || (await tryImport('@tensorflow/tfjs-node'));
+      return ((attempt.options.preferGpu ?? true) && (await tryImport('@tensorflow/tfjs-node-gpu'))) || (await tryImport('@tensorflow/tfjs-node'));
     case 'webgpu':
-      return tf.findBackendFactory('webgpu') !== null || (await tryImport('@tensorflow/tfjs-backend-webgpu'));
+      return loadWebGpu(attempt);
     case 'webgl':
       return tf.findBackendFactory('webgl') !== null || (await tryImport('@tensorflow/tfjs-backend-webgl'));
     default:
@@ -99,8 +125,9 @@ function checkWasmPaths(paths: UseBackendOptions['wasmPaths']): void {
   if (missing.length > 0) throw new ConfigError('wasmPaths', paths, `needs a URL for each of ${missing.join(', ')}`);
 }
 
-async function trySet(name: Exclude<BackendName, 'auto'>, preferGpu: boolean, wasmPaths: UseBackendOptions['wasmPaths']): Promise<boolean> {
-  if (!(await loadOptional(name, preferGpu))) return false;
+async function trySet(name: Exclude<BackendName, 'auto'>, attempt: Attempt): Promise<boolean> {
+  const wasmPaths = attempt.options.wasmPaths;
+  if (!(await loadOptional(name, attempt))) return false;
   if (tf.findBackendFactory(name) === null) return false;
   if (name === 'wasm') registerWasmKernels();
   try {
@@ -121,29 +148,31 @@ async function trySet(name: Exclude<BackendName, 'auto'>, preferGpu: boolean, wa
 /**
  * Sets and readies a backend and returns its name.
  *
- * `'auto'` picks the fastest one present: in Node `tensorflow` (tfjs-node-gpu / tfjs-node) > `wasm` > `cpu`;
+ * `'auto'` picks the fastest one present: in Node `tensorflow` (tfjs-node-gpu / tfjs-node) > `webgpu`
+ * (a hardware adapter through the optional `webgpu` package; never a software one) > `wasm` > `cpu`;
  * in a browser `webgpu` > `webgl` > `wasm` > `cpu`. A named backend that cannot be set up throws
- * {@link BackendError}.
+ * {@link BackendError}. `useBackend('webgpu')` in Node also accepts a software adapter (llvmpipe).
  */
 export async function useBackend(name: BackendName = 'auto', options: UseBackendOptions = {}): Promise<string> {
   if (!KNOWN.includes(name)) throw new ConfigError('useBackend(name)', name, `must be one of ${KNOWN.join(', ')}`);
   checkWasmPaths(options.wasmPaths);
   if (options.prodMode ?? true) tf.enableProdMode();
-  const preferGpu = options.preferGpu ?? true;
+  const logger = options.logger ?? silentLogger;
   if (name !== 'auto') {
-    if (!(await trySet(name, preferGpu, options.wasmPaths))) {
-      throw new BackendError(name, name === 'tensorflow' || name === 'webgpu' || name === 'webgl'
-        ? 'the optional package for it is not installed or failed to initialise'
-        : 'failed to initialise');
+    if (!(await trySet(name, { options, auto: false, logger }))) {
+      throw new BackendError(name, name === 'webgpu' && isNode()
+        ? 'needs the optional packages `webgpu` and `@tensorflow/tfjs-backend-webgpu` and a WebGPU adapter (see docs/backends.md)'
+        : name === 'tensorflow' || name === 'webgpu' || name === 'webgl'
+          ? 'the optional package for it is not installed or failed to initialise'
+          : 'failed to initialise');
     }
     return tf.getBackend();
   }
   const order: Exclude<BackendName, 'auto'>[] = isNode()
-    ? ['tensorflow', 'wasm', 'cpu']
+    ? ['tensorflow', 'webgpu', 'wasm', 'cpu']
     : ['webgpu', 'webgl', 'wasm', 'cpu'];
-  const logger = options.logger ?? silentLogger;
   for (const candidate of order) {
-    if (await trySet(candidate, preferGpu, options.wasmPaths)) return tf.getBackend();
+    if (await trySet(candidate, { options, auto: true, logger })) return tf.getBackend();
     if (tf.findBackendFactory(candidate) !== null) {
       // Present but failed: say so, since the next candidate may be much slower (wasm -> cpu is ~20x).
       const hint = candidate === 'wasm' && !isNode() ? ' (are its .wasm binaries served? see the wasmPaths option)' : '';

@@ -18,14 +18,10 @@
  */
 import { ConfigError, FileFormatError, InputError } from '../errors';
 import type { ChatExample, PreferencePair, RankingExample, RecordLocation, SFTExample } from './types';
-import { chunksOf, isAsyncIterable, isReadableStream, linesOf } from './lines';
+import { chunksOf, isAsyncIterable, isReadableStream, linesOf, type JsonlSource } from './lines';
 import { parseChat, parsePair, parseRanking, parseSFT, type ParseRankingOptions } from './validate';
 
-/**
- * Where JSONL comes from: a Node.js file path, an async iterable of chunks (strings or UTF-8 bytes,
- * e.g. a Node.js `Readable` or an async generator), or a web `ReadableStream` of bytes.
- */
-export type JsonlSource = string | AsyncIterable<string | Uint8Array> | ReadableStream<Uint8Array>;
+export type { JsonlSource } from './lines';
 
 /** Turns one parsed JSON value into a record, or throws; `where` locates it for error messages. */
 export type RecordParser<T> = (obj: unknown, where: RecordLocation) => T;
@@ -58,6 +54,19 @@ function checkOptions(options: ReadJsonlOptions): { maxLen: number } {
   return { maxLen };
 }
 
+/**
+ * `parse(obj)`, with a stack overflow (a line of thousands of nested arrays, which `JSON.parse` reads
+ * but a recursive check cannot) reported as a {@link FileFormatError} at the line, not a bare `RangeError`.
+ */
+function parseRecord<T>(parse: RecordParser<T>, obj: unknown, file: string, line: number): T {
+  try {
+    return parse(obj, { file, line });
+  } catch (e) {
+    if (e instanceof RangeError) throw new FileFormatError(file, `record could not be checked (${e.message}); is it nested too deeply?`, line);
+    throw e;
+  }
+}
+
 async function* records<T>(source: JsonlSource, parse: RecordParser<T>, file: string, maxLen: number): AsyncGenerator<T> {
   for await (const { text, line } of linesOf(chunksOf(source), file, maxLen)) {
     let s = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
@@ -69,7 +78,7 @@ async function* records<T>(source: JsonlSource, parse: RecordParser<T>, file: st
     } catch (e) {
       throw new FileFormatError(file, `invalid JSON: ${e instanceof Error ? e.message : String(e)}`, line);
     }
-    yield parse(obj, { file, line });
+    yield parseRecord(parse, obj, file, line);
   }
 }
 

@@ -4,7 +4,12 @@
  * @module
  */
 import { FileFormatError, InputError } from '../errors';
-import type { JsonlSource } from './jsonl';
+
+/**
+ * Where JSONL comes from: a Node.js file path, an async iterable of chunks (strings or UTF-8 bytes,
+ * e.g. a Node.js `Readable` or an async generator), or a web `ReadableStream` of bytes.
+ */
+export type JsonlSource = string | AsyncIterable<string | Uint8Array> | ReadableStream<Uint8Array>;
 
 const NEWLINE = 10;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

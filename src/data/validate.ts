@@ -7,7 +7,7 @@
  * columns (ids, sources, scores) without a schema change.
  * @module
  */
-import { ConfigError, FileFormatError, InputError } from '../errors';
+import { ConfigError, FileFormatError, InputError, previewValue } from '../errors';
 import type {
   ChatMessage,
   ChatRole,
@@ -42,14 +42,7 @@ function kindOf(v: unknown): string {
 
 /** A short rendering of a value for error messages. */
 function preview(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return ` ${s.length > 60 ? `${s.slice(0, 57)}...` : s}`;
+  return v === null || v === undefined ? '' : ` ${previewValue(v, 60)}`;
 }
 
 function found(v: unknown): string {
@@ -224,7 +217,7 @@ export function chatMessagesProblem(messages: unknown, requireAssistant: boolean
       if (typeof v !== 'string') return { path: `${path}.${key}`, value: v, reason: `must be a string, ${found(v)}` };
     }
     if (!ROLES.includes(m.role as ChatRole)) {
-      const reason = `is ${JSON.stringify(m.role)}, not a known role; expected "system", "user" or "assistant"`;
+      const reason = `is ${previewValue(m.role)}, not a known role; expected "system", "user" or "assistant"`;
       return { path: `${path}.role`, value: m.role, reason };
     }
   }

@@ -4,7 +4,7 @@
  * runs before showing an item.
  * @module
  */
-import { ConfigError, InputError } from '../errors';
+import { ConfigError, InputError, previewValue } from '../errors';
 import type { Judgement, LabelRequest } from './types';
 
 /** Ratings are integers on this scale, 1 (worst) to 7 (best). */
@@ -22,7 +22,7 @@ function rankingProblem(ranking: unknown, k: number): string | undefined {
   for (let i = 0; i < k; i++) {
     const r: unknown = ranking[i];
     if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r >= k) {
-      return `"ranking[${i}]" = ${JSON.stringify(r)} must be an integer in [0, ${k}) (0 = best)`;
+      return `"ranking[${i}]" = ${previewValue(r)} must be an integer in [0, ${k}) (0 = best)`;
     }
   }
   if (new Set(ranking).size === 1) return `all ${k} responses are tied; skip the item instead (a full tie teaches nothing)`;
@@ -32,10 +32,10 @@ function rankingProblem(ranking: unknown, k: number): string | undefined {
 function ratingsProblem(ratings: unknown, k: number, criteria: readonly string[]): string | undefined {
   if (!isRecord(ratings)) return '"ratings" must be an object mapping criterion to ratings';
   for (const [name, values] of Object.entries(ratings)) {
-    if (!criteria.includes(name)) return `"ratings" names criterion ${JSON.stringify(name)}, which was not asked (asked: ${JSON.stringify(criteria)})`;
-    if (!Array.isArray(values) || values.length !== k) return `"ratings.${name}" must hold one rating per response (${k})`;
+    if (!criteria.includes(name)) return `"ratings" names criterion ${previewValue(name)}, which was not asked (asked: ${JSON.stringify(criteria)})`;
+    if (!Array.isArray(values) || values.length !== k) return `"ratings.${previewValue(name)}" must hold one rating per response (${k})`;
     const bad = values.findIndex((v: unknown) => typeof v !== 'number' || !Number.isInteger(v) || v < RATING_MIN || v > RATING_MAX);
-    if (bad >= 0) return `"ratings.${name}[${bad}]" = ${JSON.stringify(values[bad])} must be an integer in [${RATING_MIN}, ${RATING_MAX}]`;
+    if (bad >= 0) return `"ratings.${previewValue(name)}[${bad}]" = ${previewValue(values[bad])} must be an integer in [${RATING_MIN}, ${RATING_MAX}]`;
   }
   return undefined;
 }
@@ -43,7 +43,7 @@ function ratingsProblem(ratings: unknown, k: number, criteria: readonly string[]
 function flaggedProblem(flagged: unknown, k: number): string | undefined {
   if (!Array.isArray(flagged)) return '"flagged" must be an array of response indices';
   const bad = flagged.findIndex((v: unknown) => typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= k);
-  if (bad >= 0) return `"flagged[${bad}]" = ${JSON.stringify(flagged[bad])} must be a response index in [0, ${k})`;
+  if (bad >= 0) return `"flagged[${bad}]" = ${previewValue(flagged[bad])} must be a response index in [0, ${k})`;
   if (new Set(flagged).size !== flagged.length) return '"flagged" lists a response twice';
   return undefined;
 }
@@ -62,9 +62,9 @@ const SKIPPED_KEYS = new Set(['kind', 'reason']);
 export function judgementProblem(value: unknown, k: number, criteria: readonly string[]): string | undefined {
   if (!isRecord(value)) return 'a judgement must be an object { kind: "ranked" | "skipped", ... }';
   const keys = value.kind === 'ranked' ? RANKED_KEYS : value.kind === 'skipped' ? SKIPPED_KEYS : undefined;
-  if (keys === undefined) return `"kind" = ${JSON.stringify(value.kind)} must be "ranked" or "skipped"`;
+  if (keys === undefined) return `"kind" = ${previewValue(value.kind)} must be "ranked" or "skipped"`;
   const extra = Object.keys(value).find((key) => !keys.has(key));
-  if (extra !== undefined) return `unknown field ${JSON.stringify(extra)} in a ${String(value.kind)} judgement`;
+  if (extra !== undefined) return `unknown field ${previewValue(extra)} in a ${value.kind} judgement`;
   if (value.kind === 'skipped') {
     return value.reason === undefined || typeof value.reason === 'string' ? undefined : '"reason" must be a string';
   }
@@ -86,7 +86,7 @@ export function judgementProblem(value: unknown, k: number, criteria: readonly s
 export function checkJudgement(value: unknown, request: LabelRequest, labeler: string): Judgement {
   const criteria = request.criteria ?? [];
   const problem = judgementProblem(value, request.responses.length, criteria);
-  if (problem !== undefined) throw new InputError(`judgement of labeler ${JSON.stringify(labeler)} for item ${request.id}`, value, problem);
+  if (problem !== undefined) throw new InputError(`judgement of labeler ${previewValue(labeler)} for item ${previewValue(request.id)}`, value, problem);
   const j = value as Judgement;
   if (j.kind === 'skipped') return j.reason === undefined ? { kind: 'skipped' } : { kind: 'skipped', reason: j.reason };
   const out: Judgement = { kind: 'ranked', ranking: [...j.ranking] };

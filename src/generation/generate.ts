@@ -1,28 +1,39 @@
 /**
- * Autoregressive generation with an optional KV cache. Prompts of different lengths are left-padded;
- * positions come from the mask, so padding does not change what a row generates. With the cache each
- * new token attends to the cached keys: O(context) work per token instead of O(context^2).
+ * The options of generation and their validation. This folder knows nothing of the model: the decoding
+ * loop that runs a {@link Transformer} with a KV cache lives in `models/decode.ts` and takes the
+ * options resolved here (so `models/` depends on `generation/`, never the other way round).
  * @module
  */
-import { tf } from '../tf';
-import { ConfigError, InputError } from '../errors';
-import type { Rng } from '../ops/random';
-import { attentionBias, checkTokenRows, leftPad } from '../models/batch';
-import type { LayerCache, Transformer } from '../models/transformer';
-import { resolveSampling, sampleFromLogits, type SamplingOptions } from './sampling';
+import { ConfigError } from '../errors';
+import { checkBoolean, checkFunction, checkInteger, checkSeed, checkTokenIds } from '../ops/validate';
+import { resolveSampling, type ResolvedSampling, type SamplingOptions } from './sampling';
+import { checkTools, type Tool } from '../tools/tool';
+import type { Tokenizer } from '../tokenizers/tokenizer';
 
 /** Options of {@link TransformerPolicy.generate}. */
 export interface GenerateOptions extends SamplingOptions {
-  /** Most tokens to generate per prompt (stop token included). Default `32`. */
+  /** Most tokens to generate per prompt (stop token included); integer >= 1. Default `32`. */
   maxNewTokens?: number;
-  /** Generation of a row ends after it emits any of these ids (the stop token is returned). Default `[]`. */
+  /** Generation of a row ends after it emits any of these ids (the stop token is returned); an array of token ids. Default `[]`. */
   stopTokens?: readonly number[];
-  /** Seed for this call; when omitted the policy's own random stream is used (and advanced). */
+  /** Seed for this call (any safe integer); when omitted the policy's own random stream is used (and advanced). */
   seed?: number;
   /** Reuse keys and values of earlier tokens. Default `true`. */
   useCache?: boolean;
-  /** Called after each generated position with the number done so far (for progress bars). */
+  /** Called after each generated position with the number done so far (for progress bars). Default: none. */
   onToken?: (done: number, total: number) => void;
+  /**
+   * Tools the policy may call: when a row's text (decoded since its last call) holds a tool's `end`
+   * marker after its `start` marker, the tool runs on the text between them and its result's tokens
+   * are written right after the token that completed `end`, fed through the KV cache one per step
+   * while other rows keep sampling; they count toward `maxNewTokens` and are marked in
+   * {@link GenerateResult.fromTool}. Requires `tokenizer`. Default `[]` (no tools).
+   */
+  tools?: readonly Tool[];
+  /** Most tool calls per row; later `end` markers stay plain text. Integer >= 0. Default `4`. */
+  maxToolCalls?: number;
+  /** Tokenizer that decodes rows to find tool markers and encodes tool results; required with `tools`. Default: none. */
+  tokenizer?: Tokenizer;
 }
 
 /** What {@link TransformerPolicy.generate} returns. */
@@ -31,126 +42,59 @@ export interface GenerateResult {
   tokens: number[][];
   /** Log-probability of each new token under `softmax(logits / temperature)` (temperature 1 when greedy). */
   logProbs: number[][];
+  /**
+   * Parallel to `tokens`: `true` where a tool wrote the token (its `logProbs` entry is `0`: it was not
+   * sampled). All `false` without tools. Optional only for results built elsewhere.
+   */
+  fromTool?: boolean[][];
+  /** Tool calls made per row (`0`s without tools). */
+  toolCalls?: number[];
+  /** Tool calls per row that returned an `error: ...` text or threw. */
+  toolErrors?: number[];
 }
 
-interface StepState {
-  keyMask: number[][];
-  positions: number[];
-  cache: LayerCache[] | undefined;
+/** {@link GenerateOptions} validated against a vocabulary, defaults filled in. */
+export interface ResolvedGenerateOptions {
+  /** Most tokens per prompt. */
+  maxNewTokens: number;
+  /** Ids that end a row. */
+  stopTokens: ReadonlySet<number>;
+  /** Temperature, top-k and top-p. */
+  sampling: ResolvedSampling;
+  /** The call's seed; absent: use the policy's own stream. */
+  seed?: number;
+  /** Whether to reuse keys and values. */
+  useCache: boolean;
+  /** Progress callback; absent: none. */
+  onToken?: (done: number, total: number) => void;
+  /** The tools (empty: none). */
+  tools: readonly Tool[];
+  /** Most tool calls per row. */
+  maxToolCalls: number;
+  /** Tokenizer for tool calls; present whenever `tools` is non-empty. */
+  tokenizer?: Tokenizer;
 }
 
-function disposeCache(cache: LayerCache[] | undefined): void {
-  cache?.forEach((c) => tf.dispose([c.kT, c.v]));
-}
-
-/** Runs the model on `ids` (the new columns) and returns last-position logits `[B, V]` and the new cache. */
-function runStep(model: Transformer, ids: number[][], state: StepState, keep: boolean, headT: tf.Tensor2D): { logits: tf.Tensor2D; cache: LayerCache[] } {
-  const B = ids.length;
-  const T = (ids[0] as number[]).length;
-  const pastLen = state.cache ? (state.cache[0] as LayerCache).kT.shape[2] : 0;
-  const Tk = pastLen + T;
-  const keyMask = new Int32Array(B * Tk);
-  const pos = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    const km = state.keyMask[b] as number[];
-    let c = state.positions[b] as number;
-    for (let j = 0; j < Tk; j++) keyMask[b * Tk + j] = km[j] as number;
-    for (let t = 0; t < T; t++) {
-      const m = km[pastLen + t] as number;
-      pos[b * T + t] = c;
-      c += m;
-    }
+/**
+ * Validates {@link GenerateOptions} for a model of `vocabSize` tokens (throws {@link ConfigError} naming
+ * the option and value) and fills in the defaults. The prompts are checked by the caller, which knows
+ * the context length.
+ */
+export function resolveGenerateOptions(o: GenerateOptions, vocabSize: number): ResolvedGenerateOptions {
+  if (typeof o !== 'object' || o === null) throw new ConfigError('options', o, 'must be a GenerateOptions object');
+  const tools = checkTools('GenerateOptions.tools', o.tools ?? []);
+  if (tools.length > 0 && (typeof o.tokenizer !== 'object' || o.tokenizer === null || typeof o.tokenizer.encode !== 'function')) {
+    throw new ConfigError('GenerateOptions.tokenizer', o.tokenizer, 'is required with tools (it encodes tool results)');
   }
-  return tf.tidy(() => {
-    const out = model.forward({
-      ids: tf.tensor1d(ids.flat(), 'int32'),
-      positions: tf.tensor1d(pos, 'int32'),
-      bias: tf.tensor4d(attentionBias(keyMask, B, T, Tk, pastLen), [B, 1, T, Tk]),
-      batch: B,
-      length: T,
-      ...(state.cache ? { cache: state.cache } : {}),
-    });
-    const d = out.hidden.shape[1];
-    const last = tf.reshape(out.hidden, [B, T, d]).slice([0, T - 1, 0], [B, 1, d]).reshape([B, d]) as tf.Tensor2D;
-    return { logits: model.logits(last, headT), cache: keep ? out.cache : [] } as unknown as tf.TensorContainer;
-  }) as unknown as { logits: tf.Tensor2D; cache: LayerCache[] };
-}
-
-/** Validates generate options against the model; returns resolved values. */
-function resolveOptions(model: Transformer, prompts: readonly (readonly number[])[], o: GenerateOptions) {
-  const c = model.config;
-  checkTokenRows(prompts, c.vocabSize, 'prompts');
-  const maxNewTokens = o.maxNewTokens ?? 32;
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
-    throw new ConfigError('maxNewTokens', maxNewTokens, 'must be an integer >= 1');
-  }
-  const longest = Math.max(...prompts.map((p) => p.length));
-  if (longest + maxNewTokens > c.contextLength) {
-    const b = prompts.findIndex((p) => p.length === longest);
-    throw new InputError(`prompts[${b}].length`, longest,
-      `plus maxNewTokens = ${maxNewTokens} exceeds contextLength = ${c.contextLength}; shorten the prompt or lower maxNewTokens`);
-  }
-  const stopTokens = o.stopTokens ?? [];
-  stopTokens.forEach((s, i) => {
-    if (!Number.isInteger(s) || s < 0 || s >= c.vocabSize) throw new ConfigError(`stopTokens[${i}]`, s, `must be a token id in [0, ${c.vocabSize})`);
-  });
-  return { maxNewTokens, stopTokens: new Set(stopTokens), sampling: resolveSampling(o, c.vocabSize), useCache: o.useCache ?? true };
-}
-
-/** Generates continuations of `prompts` (token rows). Leaves no tensors behind. */
-export async function generateTokens(
-  model: Transformer,
-  prompts: readonly (readonly number[])[],
-  options: GenerateOptions,
-  rng: Rng,
-): Promise<GenerateResult> {
-  const { maxNewTokens, stopTokens, sampling, useCache } = resolveOptions(model, prompts, options);
-  const padded = leftPad(prompts, 0);
-  const B = padded.batch;
-  const P = padded.length;
-  const rows: number[][] = [];
-  for (let b = 0; b < B; b++) rows.push(Array.from(padded.ids.subarray(b * P, (b + 1) * P)));
-  const state: StepState = {
-    keyMask: rows.map((_, b) => Array.from(padded.mask.subarray(b * P, (b + 1) * P))),
-    positions: rows.map(() => 0),
-    cache: undefined,
+  return {
+    tools,
+    maxToolCalls: checkInteger('GenerateOptions.maxToolCalls', o.maxToolCalls ?? 4, 0),
+    ...(o.tokenizer === undefined ? {} : { tokenizer: o.tokenizer }),
+    maxNewTokens: checkInteger('maxNewTokens', o.maxNewTokens ?? 32, 1),
+    stopTokens: new Set(checkTokenIds('stopTokens', o.stopTokens ?? [], vocabSize)),
+    sampling: resolveSampling(o, vocabSize),
+    ...(o.seed === undefined ? {} : { seed: checkSeed('seed', o.seed) }),
+    useCache: checkBoolean('useCache', o.useCache ?? true),
+    ...(o.onToken === undefined ? {} : { onToken: checkFunction<(done: number, total: number) => void>('onToken', o.onToken, '(done, total) => void') }),
   };
-  const tokens: number[][] = rows.map(() => []);
-  const logProbs: number[][] = rows.map(() => []);
-  const done = rows.map(() => false);
-  let input = rows;
-  const headT = tf.tidy(() => model.headT()); // [d, V], once per call instead of once per token
-  try {
-    for (let step = 0; step < maxNewTokens && done.includes(false); step++) {
-      const { logits, cache } = runStep(model, input, useCache ? state : { ...state, cache: undefined }, useCache, headT);
-      if (useCache) {
-        disposeCache(state.cache);
-        state.cache = cache;
-        state.positions = state.keyMask.map((m) => m.reduce((a, x) => a + x, 0));
-      }
-      const values = await logits.data();
-      logits.dispose();
-      const V = model.config.vocabSize;
-      const next: number[] = [];
-      for (let b = 0; b < B; b++) {
-        if (done[b]) {
-          next.push(0);
-          (state.keyMask[b] as number[]).push(0);
-          continue;
-        }
-        const { token, logProb } = sampleFromLogits(values.subarray(b * V, (b + 1) * V), sampling, rng);
-        (tokens[b] as number[]).push(token);
-        (logProbs[b] as number[]).push(logProb);
-        (state.keyMask[b] as number[]).push(1);
-        next.push(token);
-        if (stopTokens.has(token)) done[b] = true;
-      }
-      input = useCache ? next.map((t) => [t]) : input.map((r, b) => [...r, next[b] as number]);
-      options.onToken?.(step + 1, maxNewTokens);
-    }
-  } finally {
-    disposeCache(state.cache);
-    headT.dispose();
-  }
-  return { tokens, logProbs };
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError } from '../errors';
+import { checkInteger, checkNumber } from '../ops/validate';
 import type { Rng } from '../ops/random';
 
 /** How to pick the next token. */
@@ -28,21 +29,14 @@ export interface ResolvedSampling {
   topP: number;
 }
 
-/** Validates sampling options and fills in defaults. */
+/** Validates sampling options (throws {@link ConfigError} naming the option) and fills in defaults. */
 export function resolveSampling(o: SamplingOptions, vocabSize: number): ResolvedSampling {
-  const temperature = o.temperature ?? 1;
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
-    throw new ConfigError('temperature', temperature, 'must be a finite number >= 0 (0 = greedy)');
-  }
-  const topK = o.topK ?? 0;
-  if (!Number.isInteger(topK) || topK < 0 || topK > vocabSize) {
-    throw new ConfigError('topK', topK, `must be an integer in [0, ${vocabSize}] (0 = off)`);
-  }
-  const topP = o.topP ?? 1;
-  if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) {
-    throw new ConfigError('topP', topP, 'must be a number in (0, 1] (1 = off)');
-  }
-  return { temperature, topK, topP };
+  if (typeof o !== 'object' || o === null) throw new ConfigError('options', o, 'must be a SamplingOptions object');
+  return {
+    temperature: checkNumber('temperature', o.temperature ?? 1, { ge: 0 }), // 0 = greedy
+    topK: checkInteger('topK', o.topK ?? 0, 0, vocabSize), //                  0 = off
+    topP: checkNumber('topP', o.topP ?? 1, { gt: 0, le: 1 }), //              1 = off
+  };
 }
 
 /** `log softmax(row / t)` evaluated at every index, in float64. */

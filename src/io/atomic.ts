@@ -1,52 +1,24 @@
 /**
  * Node.js file helpers: atomic writes, byte reads, directory creation. Node modules are imported
  * lazily inside each function, so importing this module is harmless in a browser bundle; calling
- * these functions there rejects (there is no file system).
+ * these functions there rejects (there is no file system). Multi-file checkpoints use
+ * {@link writeDirAtomic} (`./atomic-dir`), which builds on the same pieces.
  * @module
  */
+import { errorCode, loadFs, loadPath, makeDir, removeTree, renamePath, syncDir, writeNewFile } from './fs-ops';
+import { tempName } from './paths';
+import { activeTemps, removeStaleSiblings } from './stale';
 
-type FsPromises = typeof import('node:fs/promises');
-
-async function loadFs(): Promise<FsPromises> {
-  return import('node:fs/promises');
-}
-
-/** Error codes meaning "this platform cannot fsync a directory", which is then skipped. */
-const DIR_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EACCES', 'EINVAL', 'EBADF', 'ENOTSUP', 'EOPNOTSUPP']);
-
-/** The `code` of a Node.js system error (`'ENOENT'`...), if any. @internal */
-export function errorCode(e: unknown): string | undefined {
-  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : undefined;
-}
-
-function randomSuffix(): string {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  if (c?.randomUUID !== undefined) return c.randomUUID().slice(0, 8);
-  return Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0');
-}
-
-/** Flushes a directory entry to disk so a rename (or a new file) inside it survives a crash; skipped where unsupported. @internal */
-export async function syncDir(fs: FsPromises, dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<FsPromises['open']>> | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch (e) {
-    const code = errorCode(e);
-    if (code === undefined || !DIR_SYNC_UNSUPPORTED.has(code)) throw e;
-  } finally {
-    await handle?.close();
-  }
-}
+export { errorCode, syncDir };
 
 /**
  * Writes a file atomically: readers see either the old contents or the new, never a partial file,
  * even if the process crashes. The data goes to `${path}.tmp-${pid}-${random}` in the same directory,
  * is fsynced, then renamed over `path`; finally the directory is fsynced (skipped on platforms that
  * cannot fsync a directory). On failure the temporary file is removed and the previous file at `path`,
- * if any, is left untouched. A new file gets the default mode (0o666 minus the umask).
- * Node.js only.
+ * if any, is left untouched. Temporary files of earlier writes to `path` that were killed are removed
+ * first (only those whose writer is gone: see `./stale`). A new file gets the default mode (0o666 minus
+ * the umask). Node.js only.
  * @param path - Destination file. Its directory must exist (see {@link ensureDir}).
  * @param data - Bytes, or a string written as UTF-8.
  * @returns Resolves once the new contents are durable.
@@ -55,26 +27,23 @@ export async function syncDir(fs: FsPromises, dir: string): Promise<void> {
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const fs = await loadFs();
-  const pid = typeof process === 'object' ? process.pid : 0;
-  const tmp = `${path}.tmp-${pid}-${randomSuffix()}`;
+  const { basename, dirname, resolve } = await loadPath();
+  const parent = dirname(resolve(path));
+  await removeStaleSiblings(fs, parent, basename(path));
+  const tmp = resolve(parent, tempName(basename(path), 'tmp'));
+  activeTemps.add(tmp);
   let created = false;
   let renamed = false;
   try {
-    const handle = await fs.open(tmp, 'wx');
-    created = true;
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, path);
+    created = true; // the open below may create the file before failing
+    await writeNewFile(fs, tmp, data);
+    await renamePath(fs, tmp, path);
     renamed = true;
   } finally {
-    if (created && !renamed) await fs.rm(tmp, { force: true }).catch(() => undefined);
+    if (created && !renamed) await removeTree(fs, tmp).catch(() => undefined);
+    activeTemps.delete(tmp);
   }
-  const { dirname } = await import('node:path');
-  await syncDir(fs, dirname(path));
+  await syncDir(fs, parent);
 }
 
 /**
@@ -95,6 +64,5 @@ export async function readFileBytes(path: string): Promise<Uint8Array> {
  * @throws The Node.js system error (e.g. `EEXIST` when `path` is a file, `ENOTDIR` when a parent is).
  */
 export async function ensureDir(path: string): Promise<void> {
-  const fs = await loadFs();
-  await fs.mkdir(path, { recursive: true });
+  await makeDir(await loadFs(), path);
 }

@@ -11,12 +11,15 @@ import { FileFormatError, InputError } from '../errors';
 
 /** One tensor's values, row-major, with its dtype and shape. */
 export interface NamedTensorData {
-  /** Element type; must match the typed array in `data`. */
-  dtype: 'float32' | 'int32';
+  /** Element type; must match the typed array in `data` (`int8` is stored as safetensors `I8`). */
+  dtype: 'float32' | 'int32' | 'int8';
   /** Dimensions; `[]` for a scalar. `data.length` equals their product. */
   shape: number[];
-  /** The values in row-major order: a `Float32Array` for `float32`, an `Int32Array` for `int32`. */
-  data: Float32Array | Int32Array;
+  /**
+   * The values in row-major order: a `Float32Array` for `float32`, an `Int32Array` for `int32`, an
+   * `Int8Array` for `int8`.
+   */
+  data: Float32Array | Int32Array | Int8Array;
 }
 
 /** What {@link decodeSafetensors} returns. */
@@ -31,7 +34,14 @@ export interface SafetensorsContents {
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
 
 /** Bytes per element of each readable file dtype; F16, BF16 and F64 become float32, I64 becomes int32. */
-const DTYPE_SIZE: Readonly<Record<string, number>> = { F32: 4, I32: 4, F16: 2, BF16: 2, F64: 8, I64: 8 };
+const DTYPE_SIZE: Readonly<Record<string, number>> = { F32: 4, I32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I8: 1 };
+
+/** Typed array and file dtype of each writable tensor dtype. */
+const WRITE_DTYPES = {
+  float32: { array: Float32Array, file: 'F32' },
+  int32: { array: Int32Array, file: 'I32' },
+  int8: { array: Int8Array, file: 'I8' },
+} as const;
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const utf8 = new TextEncoder();
@@ -51,8 +61,8 @@ function checkTensor(name: string, t: NamedTensorData | undefined): NamedTensorD
   if (name === '__metadata__') throw new InputError('tensors', name, 'a tensor may not be named "__metadata__"');
   if (typeof t !== 'object' || t === null) throw new InputError(where, t, 'must be { dtype, shape, data }');
   const { dtype, shape, data } = t;
-  const expected = dtype === 'float32' ? Float32Array : dtype === 'int32' ? Int32Array : undefined;
-  if (expected === undefined) throw new InputError(`${where}.dtype`, dtype, 'must be "float32" or "int32"');
+  const expected = Object.hasOwn(WRITE_DTYPES, dtype) ? WRITE_DTYPES[dtype].array : undefined;
+  if (expected === undefined) throw new InputError(`${where}.dtype`, dtype, 'must be "float32", "int32" or "int8"');
   if (!(data instanceof expected)) {
     throw new InputError(`${where}.data`, Object.prototype.toString.call(data), `must be a ${expected.name}`);
   }
@@ -75,8 +85,8 @@ function metadataJson(metadata: Record<string, string>): string {
   return `{${parts.join(',')}}`;
 }
 
-function writeLittleEndian(out: Uint8Array, pos: number, data: Float32Array | Int32Array): void {
-  if (LITTLE_ENDIAN_HOST) {
+function writeLittleEndian(out: Uint8Array, pos: number, data: Float32Array | Int32Array | Int8Array): void {
+  if (LITTLE_ENDIAN_HOST || data instanceof Int8Array) {
     out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pos);
     return;
   }
@@ -91,7 +101,7 @@ function writeLittleEndian(out: Uint8Array, pos: number, data: Float32Array | In
  * Serializes tensors to safetensors bytes. The output is deterministic: tensors are laid out in
  * sorted name order (UTF-16 code-unit order), `__metadata__` (keys sorted) comes first in the header,
  * and the header is padded with spaces so that the data section starts at a multiple of 8 bytes.
- * `float32` is written as `F32`, `int32` as `I32`.
+ * `float32` is written as `F32`, `int32` as `I32`, `int8` as `I8`.
  * @param tensors - Tensors by name. No name may be `"__metadata__"`.
  * @param metadata - Optional string-to-string map stored as `__metadata__`; omitted when undefined.
  * @returns The file's bytes.
@@ -109,7 +119,7 @@ export function encodeSafetensors(
   for (const name of sortedKeys(tensors)) {
     const t = checkTensor(name, tensors[name]);
     const end = offset + t.data.byteLength;
-    const info = `"dtype":"${t.dtype === 'float32' ? 'F32' : 'I32'}","shape":[${t.shape.join(',')}]`;
+    const info = `"dtype":"${WRITE_DTYPES[t.dtype].file}","shape":[${t.shape.join(',')}]`;
     entries.push(`${JSON.stringify(name)}:{${info},"data_offsets":[${offset},${end}]}`);
     parts.push(t);
     offset = end;
@@ -235,9 +245,10 @@ function halfToFloat(h: number): number {
 const bf16Scratch = new Uint32Array(1);
 const bf16AsFloat = new Float32Array(bf16Scratch.buffer);
 
-function readValues(bytes: Uint8Array, start: number, e: Entry, file: string): Float32Array | Int32Array {
+function readValues(bytes: Uint8Array, start: number, e: Entry, file: string): Float32Array | Int32Array | Int8Array {
   const size = DTYPE_SIZE[e.dtype] ?? 1;
   const n = (e.end - e.begin) / size;
+  if (e.dtype === 'I8') return new Int8Array(bytes.buffer, bytes.byteOffset + start, n).slice();
   const view = new DataView(bytes.buffer, bytes.byteOffset + start, e.end - e.begin);
   if ((e.dtype === 'F32' || e.dtype === 'I32') && LITTLE_ENDIAN_HOST) {
     const out = e.dtype === 'F32' ? new Float32Array(n) : new Int32Array(n);
@@ -270,7 +281,7 @@ function readValues(bytes: Uint8Array, start: number, e: Entry, file: string): F
 
 /**
  * Parses and validates safetensors bytes. Every tensor is copied into a fresh, aligned typed array
- * (never a view of `bytes`). F32 and I32 are read as is; F16, BF16 and F64 are converted to float32
+ * (never a view of `bytes`). F32, I32 and I8 are read as is; F16, BF16 and F64 are converted to float32
  * (F64 rounds to nearest); I64 is converted to int32 when every value fits. Other dtypes are rejected.
  * Gaps between tensors' data and unknown fields in an entry are tolerated; overlaps are not.
  * @param bytes - The whole file.
@@ -296,7 +307,8 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetens
   const tensors: Record<string, NamedTensorData> = {};
   for (const e of entries) {
     const data = readValues(bytes, dataStart + e.begin, e, file);
-    setOwn(tensors, e.name, { dtype: data instanceof Int32Array ? 'int32' : 'float32', shape: e.shape, data });
+    const dtype = data instanceof Int32Array ? 'int32' : data instanceof Int8Array ? 'int8' : 'float32';
+    setOwn(tensors, e.name, { dtype, shape: e.shape, data } as NamedTensorData);
   }
   return { tensors, metadata };
 }

@@ -8,8 +8,11 @@
 import { tf } from '../tf';
 import { FileFormatError } from '../errors';
 import { decodeSafetensors, encodeSafetensors, type NamedTensorData } from '../io/safetensors';
+import { checkFiniteTensors } from '../io/finite';
 import { resolveConfig, type ResolvedTransformerConfig, type TransformerConfig } from './config';
 import { parameterShapes } from './transformer';
+import { collapseQuantized, storeQuantized } from '../compress/format';
+import { setQuantized } from '../compress/registry';
 
 /** Metadata key under which the model config is stored. */
 export const CONFIG_METADATA_KEY = 'tfjs-rlhf.config';
@@ -28,8 +31,10 @@ export function encodeWeights(
   for (const [name, v] of params) {
     tensors[name] = { dtype: 'float32', shape: v.shape.slice(), data: v.dataSync() as Float32Array };
   }
+  const quantMetadata = storeQuantized(params, tensors); // int8 weights (src/compress) as I8 + scales
   return encodeSafetensors(tensors, {
     ...extraMetadata,
+    ...quantMetadata,
     [FORMAT_METADATA_KEY]: FORMAT_VERSION,
     [CONFIG_METADATA_KEY]: JSON.stringify(config),
   });
@@ -51,7 +56,8 @@ const IGNORED = /(^|\.)attn\.(bias|masked_bias)$/;
 
 /**
  * Decodes safetensors bytes into a resolved config and tensors by GPT-2 name. The caller owns the
- * returned tensors. Throws {@link FileFormatError} for missing, unexpected or mis-shaped tensors.
+ * returned tensors. Throws {@link FileFormatError} for missing, unexpected or mis-shaped tensors, and for
+ * NaN or ±Infinity values (naming the file and tensor).
  * `extraShapes` names tensors beyond the transformer's (e.g. a reward head).
  */
 export function decodeWeights(
@@ -61,6 +67,7 @@ export function decodeWeights(
   extraShapes: [string, number[]][] | ((c: ResolvedTransformerConfig) => [string, number[]][]) = [],
 ): { config: ResolvedTransformerConfig; values: Map<string, tf.Tensor>; metadata: Record<string, string> } {
   const { tensors, metadata } = decodeSafetensors(bytes, file);
+  const quantized = collapseQuantized(tensors, file); // I8 + scales -> dequantized float32 entries
   const resolved = resolveConfig(config ?? configFromMetadata(metadata, file));
   const extra = typeof extraShapes === 'function' ? extraShapes(resolved) : extraShapes;
   const expected = new Map([...parameterShapes(resolved), ...extra]);
@@ -78,10 +85,13 @@ export function decodeWeights(
   }
   const missing = [...expected.keys()].filter((n) => !found.has(n));
   if (missing.length > 0) throw new FileFormatError(file, `missing tensors: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+  checkFiniteTensors(found, file);
   const values = new Map<string, tf.Tensor>();
   for (const [name, t] of found) {
     const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
     values.set(name, tf.tensor(data, t.shape, 'float32'));
+    const q = quantized.get(name) ?? quantized.get(`transformer.${name}`);
+    if (q !== undefined) setQuantized(values.get(name) as tf.Tensor, q);
   }
   return { config: resolved, values, metadata };
 }

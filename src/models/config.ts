@@ -3,6 +3,7 @@
  * @module
  */
 import { ConfigError } from '../errors';
+import { checkBoolean, checkInteger, checkNumber, checkSeed } from '../ops/validate';
 
 /** Options of a GPT-style decoder. Validated once by {@link resolveConfig}. */
 export interface TransformerConfig {
@@ -34,12 +35,8 @@ export interface ResolvedTransformerConfig extends Required<TransformerConfig> {
   readonly headDim: number;
 }
 
-function checkInt(name: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-    throw new ConfigError(`TransformerConfig.${name}`, v, `must be an integer >= ${min}`);
-  }
-  return v;
-}
+const C = (name: string): string => `TransformerConfig.${name}`;
+const checkInt = (name: string, v: unknown, min: number): number => checkInteger(C(name), v, min);
 
 /** Validates a config and fills in defaults. Throws {@link ConfigError} naming the first bad field. */
 export function resolveConfig(config: TransformerConfig): ResolvedTransformerConfig {
@@ -55,22 +52,10 @@ export function resolveConfig(config: TransformerConfig): ResolvedTransformerCon
     throw new ConfigError('TransformerConfig.nHead', nHead, `must divide dModel = ${dModel}`);
   }
   const dMlp = checkInt('dMlp', config.dMlp ?? 4 * dModel, 1);
-  const dropout = config.dropout ?? 0;
-  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
-    throw new ConfigError('TransformerConfig.dropout', dropout, 'must be a number in [0, 1)');
-  }
-  const tieEmbeddings = config.tieEmbeddings ?? true;
-  if (typeof tieEmbeddings !== 'boolean') {
-    throw new ConfigError('TransformerConfig.tieEmbeddings', tieEmbeddings, 'must be a boolean');
-  }
-  const seed = config.seed ?? 0;
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
-    throw new ConfigError('TransformerConfig.seed', seed, 'must be a safe integer');
-  }
-  const layerNormEpsilon = config.layerNormEpsilon ?? 1e-5;
-  if (typeof layerNormEpsilon !== 'number' || !(layerNormEpsilon > 0)) {
-    throw new ConfigError('TransformerConfig.layerNormEpsilon', layerNormEpsilon, 'must be a positive number');
-  }
+  const dropout = checkNumber(C('dropout'), config.dropout ?? 0, { ge: 0, lt: 1 });
+  const tieEmbeddings = checkBoolean(C('tieEmbeddings'), config.tieEmbeddings ?? true);
+  const seed = checkSeed(C('seed'), config.seed ?? 0);
+  const layerNormEpsilon = checkNumber(C('layerNormEpsilon'), config.layerNormEpsilon ?? 1e-5, { gt: 0 });
   return {
     vocabSize, contextLength, nLayer, nHead, dModel, dMlp, dropout, tieEmbeddings, seed, layerNormEpsilon,
     headDim: dModel / nHead,

@@ -8,13 +8,15 @@
 import { tf } from '../tf';
 import { ConfigError, InputError } from '../errors';
 import { Rng } from '../ops/random';
-import { generateTokens, type GenerateOptions, type GenerateResult } from '../generation/generate';
+import { resolveGenerateOptions, type GenerateOptions, type GenerateResult } from '../generation/generate';
 import { checkPromptResponseRows, promptResponseBatch, type PaddedBatch } from './batch';
 import { decodeWeights, encodeWeights } from './checkpoint';
+import { generateTokens } from './decode';
 import { presetConfig, resolveConfig, type PresetName, type ResolvedTransformerConfig, type TransformerConfig } from './config';
 import { Transformer } from './transformer';
 import { gatherLogProbs } from './layers';
 import { loadWeightsFile, saveWeightsFile } from './files';
+import { policyFromPretrained, savePolicyPretrained, type FromPretrainedOptions, type SavePretrainedOptions } from '../hf/pretrained';
 
 /** The batch without its last column (the inputs whose outputs predict columns 1..T-1). */
 export function dropLastColumn(batch: PaddedBatch): PaddedBatch {
@@ -47,6 +49,11 @@ export class TransformerPolicy {
   /** The decoder (parameters and forward pass). */
   readonly model: Transformer;
   private readonly rng: Rng;
+  /**
+   * Defaults of {@link TransformerPolicy.generate}, overridden field by field by its options (e.g. from a
+   * Hugging Face `generation_config.json`, see {@link TransformerPolicy.fromPretrained}). Default `{}`.
+   */
+  generationDefaults: GenerateOptions = {};
 
   /**
    * @param config - sizes and options; validated here (throws {@link ConfigError}).
@@ -115,10 +122,14 @@ export class TransformerPolicy {
     return values.map((row, b) => row.slice(0, (responses[b] as readonly number[]).length));
   }
 
-  /** Generates continuations of token-id prompts (left-padded as a batch). See {@link GenerateOptions}. */
+  /**
+   * Generates continuations of token-id prompts (left-padded as a batch). See {@link GenerateOptions}.
+   * @throws {@link ConfigError} naming an invalid option; {@link InputError} naming an invalid or too long prompt.
+   */
   async generate(prompts: readonly (readonly number[])[], options: GenerateOptions = {}): Promise<GenerateResult> {
-    const rng = options.seed === undefined ? this.rng : new Rng(options.seed);
-    return generateTokens(this.model, prompts, options, rng);
+    const o = resolveGenerateOptions({ ...this.generationDefaults, ...options }, this.config.vocabSize);
+    const rng = o.seed === undefined ? this.rng : new Rng(o.seed);
+    return generateTokens(this.model, prompts, o, rng);
   }
 
   /** An independent copy (same config and weights), e.g. the frozen reference policy. */
@@ -141,7 +152,7 @@ export class TransformerPolicy {
     }
   }
 
-  /** Saves `config.json` and `model.safetensors` into `dir` (Node), each written atomically. */
+  /** Saves `config.json` and `model.safetensors` into `dir` (Node), atomically as a whole (see `io/atomic-dir`). */
   async save(dir: string): Promise<void> {
     await saveWeightsFile(dir, this.toSafetensors(), this.config);
   }
@@ -150,6 +161,29 @@ export class TransformerPolicy {
   static async load(dir: string): Promise<TransformerPolicy> {
     const { bytes, file, config } = await loadWeightsFile(dir);
     return TransformerPolicy.fromSafetensors(bytes, config, file);
+  }
+
+  /**
+   * A policy from a Hugging Face GPT-2 folder or Hub repo id (`'openai-community/gpt2'`, `'org/name'`;
+   * `options.revision` picks a branch, tag or commit): `config.json` in GPT2Config names,
+   * `model.safetensors` or sharded weights in F32/F16/BF16, names with or without `transformer.`;
+   * `generation_config.json` sets {@link TransformerPolicy.generationDefaults}. A folder written by
+   * {@link TransformerPolicy.save} loads too. Hub files are cached as `huggingface_hub` caches them.
+   * Node.js only.
+   * @throws {@link ConfigError} for an unsupported architecture or activation; {@link FileFormatError}
+   *   for missing or mis-shaped tensors; {@link HubError} when a download fails.
+   */
+  static async fromPretrained(source: string, options: FromPretrainedOptions = {}): Promise<TransformerPolicy> {
+    return policyFromPretrained(source, options);
+  }
+
+  /**
+   * Writes a folder `transformers.GPT2LMHeadModel.from_pretrained(dir)` loads with the same
+   * log-probs: `config.json`, `model.safetensors` (F32, `transformer.` names), `generation_config.json`,
+   * and the tokenizer's files when `options.tokenizer` is given; atomic as a whole. Node.js only.
+   */
+  async savePretrained(dir: string, options: SavePretrainedOptions = {}): Promise<void> {
+    await savePolicyPretrained(this, dir, options);
   }
 
   /** Frees the weights. */

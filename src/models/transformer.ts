@@ -11,6 +11,7 @@ import { Rng } from '../ops/random';
 import type { ResolvedTransformerConfig } from './config';
 import { bmm, gelu, layerNorm, linear, matmul2d } from './layers';
 import { attentionBias, positionIds, type PaddedBatch } from './batch';
+import { inheritQuantized } from '../compress/registry';
 
 /** Cached keys (pre-transposed) and values of one layer for incremental decoding. */
 export interface LayerCache {
@@ -94,9 +95,23 @@ export class Transformer {
     for (const [name, shape] of parameterShapes(config)) {
       const given = values?.get(name);
       const init = given ?? tf.tensor(initialValues(config, name, shape, rng), shape, 'float32');
-      this.params.set(name, tf.variable(init, true, undefined, 'float32'));
+      const v = tf.variable(init, true, undefined, 'float32');
+      inheritQuantized(given, v); // an int8-stored weight (src/compress) stays int8 when saved
+      this.params.set(name, v);
       if (given === undefined) init.dispose();
     }
+  }
+
+  /**
+   * Called with the input `[N, in]` of each block's linear maps (and the name of its weight) during a
+   * forward pass: calibration for compression (src/compress) reads activations through it. Default: none.
+   */
+  linearTap: ((weightName: string, x: tf.Tensor2D) => void) | undefined = undefined;
+
+  /** `x @ W + b` of the linear map `name` (e.g. `h.0.mlp.c_fc`), reporting `x` to {@link Transformer.linearTap}. */
+  private lin(name: string, x: tf.Tensor2D): tf.Tensor2D {
+    this.linearTap?.(`${name}.weight`, x);
+    return linear(x, this.p(`${name}.weight`), this.p(`${name}.bias`));
   }
 
   /** A parameter by name. */
@@ -116,7 +131,7 @@ export class Transformer {
   private attention(i: number, x: tf.Tensor2D, inp: ForwardInputs): { y: tf.Tensor2D; cache: LayerCache } {
     const { batch: B, length: T } = inp;
     const { nHead: H, headDim: hd, dModel: d } = this.config;
-    const qkv = linear(x, this.p(`h.${i}.attn.c_attn.weight`), this.p(`h.${i}.attn.c_attn.bias`)); // [B*T, 3d]
+    const qkv = this.lin(`h.${i}.attn.c_attn`, x); //                                                      [B*T, 3d]
     const heads = (cols: tf.Tensor) => tf.reshape(cols, [B, T, H, hd]); //                           [B, T, H, hd]
     const q = tf.reshape(tf.transpose(heads(tf.slice(qkv, [0, 0], [-1, d])), [0, 2, 1, 3]), [B * H, T, hd]);
     const kNew = tf.reshape(tf.transpose(heads(tf.slice(qkv, [0, d], [-1, d])), [0, 2, 3, 1]), [B * H, hd, T]);
@@ -129,15 +144,15 @@ export class Transformer {
     const biased = tf.add(tf.reshape(scores, [B, H, T, Tk]), inp.bias); //                              [B, H, T, Tk]
     const att = tf.reshape(tf.softmax(biased), [B * H, T, Tk]); //                                      [B*H, T, Tk]
     const yh = bmm(att, v); //                                                                          [B*H, T, hd]
-    const y = tf.reshape(tf.transpose(tf.reshape(yh, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, d]); //    [B*T, d]
-    const out = linear(y, this.p(`h.${i}.attn.c_proj.weight`), this.p(`h.${i}.attn.c_proj.bias`)); // [B*T, d]
+    const y = tf.reshape(tf.transpose(tf.reshape(yh, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D; // [B*T, d]
+    const out = this.lin(`h.${i}.attn.c_proj`, y); //                                                      [B*T, d]
     return { y: out, cache: { kT, v } };
   }
 
   /** Position-wise MLP of layer `i`: `[B*T, d] -> [B*T, d]`. */
   private mlp(i: number, x: tf.Tensor2D): tf.Tensor2D {
-    const hid = gelu(linear(x, this.p(`h.${i}.mlp.c_fc.weight`), this.p(`h.${i}.mlp.c_fc.bias`))) as tf.Tensor2D; // [B*T, dMlp]
-    return linear(hid, this.p(`h.${i}.mlp.c_proj.weight`), this.p(`h.${i}.mlp.c_proj.bias`)); //                  [B*T, d]
+    const hid = gelu(this.lin(`h.${i}.mlp.c_fc`, x)) as tf.Tensor2D; //  [B*T, dMlp]
+    return this.lin(`h.${i}.mlp.c_proj`, hid); //                                         [B*T, d]
   }
 
   /** Pre-LN block: `x + attn(ln_1(x))`, then `x + mlp(ln_2(x))`. */

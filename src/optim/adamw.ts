@@ -8,6 +8,7 @@
  */
 import { tf } from '../tf';
 import { ConfigError, InputError, RlhfError } from '../errors';
+import { checkFunction, checkNumber, checkOneOf } from '../ops/validate';
 
 /**
  * Where epsilon enters the update.
@@ -65,28 +66,17 @@ export interface AdamWState {
 
 type Resolved = Required<Omit<AdamWOptions, 'decayMask'>>;
 
-function checkRange(param: string, v: unknown, lo: number, hi: number | null, loOpen: boolean): number {
-  const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hi === null || v < hi);
-  if (ok) return v as number;
-  const range = `${loOpen ? '>' : '>='} ${lo}${hi === null ? '' : ` and < ${hi}`}`;
-  throw new ConfigError(`AdamWOptions.${param}`, v, `must be a finite number ${range}`);
-}
+const A = (name: string): string => `AdamWOptions.${name}`;
 
 function resolveOptions(o: AdamWOptions): Resolved {
-  const placement = o.epsilonPlacement ?? 'pytorch';
-  if (placement !== 'pytorch' && placement !== 'tf1') {
-    throw new ConfigError('AdamWOptions.epsilonPlacement', placement, "must be 'pytorch' or 'tf1'");
-  }
-  if (o.decayMask !== undefined && typeof o.decayMask !== 'function') {
-    throw new ConfigError('AdamWOptions.decayMask', o.decayMask, 'must be a function (variable, index) => boolean');
-  }
+  if (o.decayMask !== undefined) checkFunction(A('decayMask'), o.decayMask, '(variable, index) => boolean');
   return {
-    learningRate: checkRange('learningRate', o.learningRate ?? 1e-3, 0, null, false),
-    beta1: checkRange('beta1', o.beta1 ?? 0.9, 0, 1, false),
-    beta2: checkRange('beta2', o.beta2 ?? 0.999, 0, 1, false),
-    epsilon: checkRange('epsilon', o.epsilon ?? 1e-8, 0, null, true),
-    epsilonPlacement: placement,
-    weightDecay: checkRange('weightDecay', o.weightDecay ?? 0, 0, null, false),
+    learningRate: checkNumber(A('learningRate'), o.learningRate ?? 1e-3, { ge: 0 }),
+    beta1: checkNumber(A('beta1'), o.beta1 ?? 0.9, { ge: 0, lt: 1 }),
+    beta2: checkNumber(A('beta2'), o.beta2 ?? 0.999, { ge: 0, lt: 1 }),
+    epsilon: checkNumber(A('epsilon'), o.epsilon ?? 1e-8, { gt: 0 }),
+    epsilonPlacement: checkOneOf(A('epsilonPlacement'), o.epsilonPlacement ?? 'pytorch', ['pytorch', 'tf1'] as const),
+    weightDecay: checkNumber(A('weightDecay'), o.weightDecay ?? 0, { ge: 0 }),
   };
 }
 

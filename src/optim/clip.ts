@@ -22,8 +22,9 @@ export interface ClipResult {
 export function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (grads.length === 0) return tf.scalar(0);
-    const sums = grads.map((g) => tf.sum(tf.square(g)));
-    const total = sums.length === 1 ? (sums[0] as tf.Tensor) : tf.addN(sums);
+    // A chain of adds, not one addN: WebGPU binds one storage buffer per addN input, and devices
+    // allow 8 per shader stage by default (a model has dozens of gradients). Same order, same sum.
+    const total = grads.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b));
     return tf.sqrt(total) as tf.Scalar;
   });
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigError } from '../errors';
+import { checkInteger, checkNumber, checkSeed } from '../ops/validate';
 import type { Labeler } from '../feedback/types';
 import type { GenerateOptions } from '../generation/generate';
 import type { Logger } from '../logging/logger';
@@ -11,9 +12,10 @@ import { silentLogger } from '../logging/logger';
 import type { TransformerPolicy } from '../models/policy';
 import type { PPOTrainerOptions } from '../ppo/options';
 import type { RewardModel } from '../reward/reward-model';
-import type { RewardTrainerOptions } from '../reward/reward-trainer';
-import type { SFTTrainerOptions } from '../sft/sft-trainer';
+import type { RewardTrainerOptions } from '../reward/trainer-options';
+import type { SFTTrainerOptions } from '../sft/options';
 import type { Tokenizer } from '../tokenizers/tokenizer';
+import type { Moderator } from '../moderation/types';
 
 /** Stage 1 settings: {@link SFTTrainerOptions} (less policy and tokenizer) plus the number of epochs. */
 export type PipelineSFTOptions = Omit<SFTTrainerOptions, 'policy' | 'tokenizer' | 'logger'> & {
@@ -29,6 +31,8 @@ export interface PipelineCollectOptions {
   sampling?: Omit<GenerateOptions, 'seed' | 'stopTokens'>;
   /** Criteria the labeller rates besides ranking. Default: none. */
   criteria?: readonly string[];
+  /** Skips flagged prompts (recorded in the skipped file with the reason); see `PreferenceCollectorOptions.moderation`. Default: none. */
+  moderation?: Moderator;
 }
 
 /** Stage 2 settings: {@link RewardTrainerOptions} (less model and tokenizer) plus data handling. */
@@ -90,28 +94,16 @@ export interface ResolvedPipelineOptions extends RlhfPipelineOptions {
   ppoSteps: number;
 }
 
-function positiveInteger(param: string, v: unknown, dflt: number): number {
-  const x = v ?? dflt;
-  if (typeof x !== 'number' || !Number.isInteger(x) || x < 1) throw new ConfigError(param, x, 'must be an integer >= 1');
-  return x;
-}
-
 /** Validates the pipeline's own fields once; the trainers validate their stage options. */
 export function resolvePipelineOptions(o: RlhfPipelineOptions): ResolvedPipelineOptions {
   if (typeof o.outDir !== 'string' || o.outDir.length === 0) throw new ConfigError('outDir', o.outDir, 'must be a non-empty folder path');
-  const seed = o.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new ConfigError('seed', seed, 'must be an integer');
-  const heldOutFraction = o.reward?.heldOutFraction ?? 0.1;
-  if (typeof heldOutFraction !== 'number' || !(heldOutFraction >= 0 && heldOutFraction <= 0.5)) {
-    throw new ConfigError('reward.heldOutFraction', heldOutFraction, 'must be a number in [0, 0.5]');
-  }
   return {
     ...o,
-    seed,
+    seed: checkSeed('seed', o.seed ?? 0),
     logger: o.logger ?? silentLogger,
-    sftEpochs: positiveInteger('sft.epochs', o.sft?.epochs, 1),
-    rewardEpochs: positiveInteger('reward.epochs', o.reward?.epochs, 1),
-    heldOutFraction,
-    ppoSteps: positiveInteger('ppo.steps', o.ppo?.steps, 20),
+    sftEpochs: checkInteger('sft.epochs', o.sft?.epochs ?? 1, 1),
+    rewardEpochs: checkInteger('reward.epochs', o.reward?.epochs ?? 1, 1),
+    heldOutFraction: checkNumber('reward.heldOutFraction', o.reward?.heldOutFraction ?? 0.1, { ge: 0, le: 0.5 }),
+    ppoSteps: checkInteger('ppo.steps', o.ppo?.steps ?? 20, 1),
   };
 }

@@ -10,10 +10,14 @@
 import { InputError, RlhfError } from '../errors';
 import { readAll, readRankings } from '../data/jsonl';
 import type { RankingExample } from '../data/types';
-import { PreferenceCollector, promptId, type CollectSummary } from '../feedback/collector';
+import { PreferenceCollector, type CollectSummary } from '../feedback/collect/collector';
+import { unitHash } from '../ops/hash';
 import type { TransformerPolicy } from '../models/policy';
-import { joinPath } from '../ppo/checkpoint';
+import { joinPath } from '../io/paths';
 import { PPOTrainer } from '../ppo/ppo-trainer';
+import { DPOTrainer } from '../dpo/dpo-trainer';
+import type { DPOTrainerOptions } from '../dpo/options';
+import type { DPOStats, DPOStepStats } from '../dpo/stats';
 import type { PPOStats } from '../ppo/stats';
 import { RewardModel, type RewardNormalization } from '../reward/reward-model';
 import { RewardTrainer, type RewardStats } from '../reward/reward-trainer';
@@ -59,14 +63,24 @@ export interface PPOStageResult {
   lastKl: number;
 }
 
-/** A prompt's position in [0, 1): its {@link promptId} through the SplitMix64 finaliser (FNV's high bits mix poorly). */
-function unitHash(prompt: string): number {
-  const mask = 0xffffffffffffffffn;
-  let z = BigInt(`0x${promptId(prompt)}`);
-  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & mask;
-  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & mask;
-  z ^= z >> 31n;
-  return Number(z >> 11n) / 2 ** 53;
+/** Settings of {@link RlhfPipeline.dpo}: {@link DPOTrainerOptions} (less the models and logger) plus epochs. */
+export type PipelineDPOOptions = Omit<DPOTrainerOptions, 'policy' | 'ref' | 'tokenizer' | 'logger'> & {
+  /** Passes over the training comparisons. Default `1`. */
+  epochs?: number;
+};
+
+/** What {@link RlhfPipeline.dpo} did. */
+export interface DPOStageResult {
+  /** Stats of every DPO step. */
+  stats: DPOStepStats[];
+  /** Ranking records trained on. */
+  trainRecords: number;
+  /** Ranking records held out (the reward stage's split, by a hash of the prompt). */
+  heldOutRecords: number;
+  /** Held-out DPO stats before training (absent when nothing is held out). */
+  before?: DPOStats;
+  /** Held-out DPO stats after training (absent when nothing is held out). */
+  after?: DPOStats;
 }
 
 /** The data of {@link RlhfPipeline.run}. */
@@ -154,6 +168,7 @@ export class RlhfPipeline {
       seed: this.nextSeed(), logger: o.logger,
       ...(o.collect?.k !== undefined && { k: o.collect.k }),
       ...(o.collect?.sampling !== undefined && { sampling: o.collect.sampling }),
+      ...(o.collect?.moderation !== undefined && { moderation: o.collect.moderation }),
       criteria: [...(o.collect?.criteria ?? [])],
     });
     return collector.collect([...prompts], options.signal === undefined ? {} : { signal: options.signal });
@@ -238,6 +253,35 @@ export class RlhfPipeline {
       const first = stats[0] as PPOStats;
       const last = stats.at(-1) as PPOStats;
       return { stats, firstScore: first['objective/scores'], lastScore: last['objective/scores'], lastKl: last['objective/kl'] };
+    } finally {
+      trainer.dispose();
+    }
+  }
+
+  /**
+   * The alternative to stages 2b and 3: DPO directly on the ranking records (default: all of
+   * `comparisons.jsonl`; K-way rankings as pairs, ties dropped), against the same reference as PPO
+   * (a copy of the policy taken on the first call, i.e. the SFT policy). Holds out the reward
+   * stage's fraction by a hash of the prompt; saves a resumable checkpoint to `dpo/`.
+   */
+  async dpo(records?: readonly RankingExample[], options: PipelineDPOOptions = {}): Promise<DPOStageResult> {
+    const o = this.options;
+    const data = records ?? (await this.comparisons());
+    if (data.length === 0) throw new InputError('records', data.length, `DPO needs at least one ranking record (none given, and ${this.path('comparisons.jsonl')} has none: run collect first)`);
+    const isHeld = (r: RankingExample) => unitHash(r.prompt) < o.heldOutFraction;
+    const held = data.filter(isHeld);
+    const train = data.filter((r) => !isHeld(r));
+    if (train.length === 0) throw new InputError('records', data.length, `every record fell in the held-out ${o.heldOutFraction} fraction; lower reward.heldOutFraction`);
+    this.reference ??= this.policy.clone();
+    o.logger.log('info', `DPO on ${train.length} ranking records (${held.length} held out)`);
+    const { epochs, ...dpoOptions } = options;
+    const trainer = new DPOTrainer({ seed: this.nextSeed(), ...dpoOptions, policy: this.policy, ref: this.reference, tokenizer: o.tokenizer, logger: o.logger });
+    try {
+      const before = held.length > 0 ? await trainer.evaluate(held) : undefined;
+      const stats = await trainer.train(train, { epochs: epochs ?? 1 });
+      const after = held.length > 0 ? await trainer.evaluate(held) : undefined;
+      await trainer.save(this.path('dpo'));
+      return { stats, trainRecords: train.length, heldOutRecords: held.length, ...(before && { before }), ...(after && { after }) };
     } finally {
       trainer.dispose();
     }

@@ -1,13 +1,15 @@
 /**
  * Rounds of human (or AI) feedback, as InstructGPT ran them: collect comparisons on the CURRENT policy
  * -> continue training the reward model on everything collected so far -> PPO -> repeat. Each round
- * saves its policy and reward model and a summary.
+ * saves its policy, reward model and a summary in one folder, written atomically as a whole.
  * @module
  */
 import { ConfigError } from '../errors';
-import type { CollectSummary } from '../feedback/collector';
-import { writeFileAtomic } from '../io/atomic';
-import { joinPath } from '../ppo/checkpoint';
+import type { CollectSummary } from '../feedback/collect/collector';
+import { nestFiles, writeDirAtomic } from '../io/atomic-dir';
+import { joinPath } from '../io/paths';
+import { modelFiles } from '../models/files';
+import { rewardModelFiles } from '../reward/reward-model';
 import type { RlhfPipeline } from './pipeline';
 
 /** Options of {@link runRounds}. */
@@ -77,15 +79,18 @@ export async function runRounds(pipeline: RlhfPipeline, options: RoundsOptions):
     const reward = await pipeline.trainRewardModel();
     const ppo = await pipeline.ppo(options.ppoPrompts);
     const checkpoint = joinPath(pipeline.options.outDir, `round-${round}`);
-    await pipeline.policy.save(joinPath(checkpoint, 'policy'));
-    await pipeline.rewardModel?.save(joinPath(checkpoint, 'reward-model'));
     const summary: RoundSummary = {
       round, collected, rewardTrainRecords: reward.trainRecords,
       rewardAccuracy: reward.after?.accuracy ?? Number.NaN,
       rewardAccuracyBefore: reward.before?.accuracy ?? Number.NaN,
       meanReward: { first: ppo.firstScore, last: ppo.lastScore }, kl: ppo.lastKl, checkpoint,
     };
-    await writeFileAtomic(joinPath(checkpoint, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    const { policy, rewardModel } = pipeline;
+    await writeDirAtomic(checkpoint, { // policy, reward model and summary: one atomic save
+      ...nestFiles('policy', modelFiles(policy.toSafetensors(), policy.config)),
+      ...(rewardModel ? nestFiles('reward-model', rewardModelFiles(rewardModel)) : {}),
+      'summary.json': `${JSON.stringify(summary, null, 2)}\n`,
+    }, { replaces: ['policy', 'reward-model', 'summary.json'] });
     logger.log('info', 'round summary', { ...summary });
     out.push(summary);
     await options.onRound?.(summary);

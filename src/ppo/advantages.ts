@@ -1,7 +1,7 @@
 /**
- * PPO stages 4-6: per-token rewards (`-beta * KL_t`, plus the score at the last response token),
- * optional reward whitening, GAE with the value after the last token taken as 0, advantage whitening
- * over real tokens. Inputs and outputs are plain arrays `[B * R]`; the math is the functional core.
+ * PPO stages 4 and 6 (numbered as in docs/guides/ppo.md): per-token rewards (`-beta * KL_t`, plus the
+ * score at the last response token), optional reward whitening; then, from stage 5's values, GAE with
+ * the value after the last token taken as 0 and advantage whitening over real tokens. Inputs and outputs are plain arrays `[B * R]`; the math is the functional core.
  * @module
  */
 import { tf } from '../tf';
@@ -53,7 +53,7 @@ export interface AdvantageOutputs {
   seqNonScore: number[];
 }
 
-/** Stages 4-6. Throws {@link NonFiniteError} if any reward is not finite. */
+/** Stages 4 and 6. Throws {@link NonFiniteError} if any advantage or return is not finite. */
 export async function computeAdvantages(x: AdvantageInputs, where: string): Promise<AdvantageOutputs> {
   const { batch: B, length: R } = x;
   const out = tf.tidy(() => {

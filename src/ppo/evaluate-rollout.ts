@@ -1,7 +1,8 @@
 /**
- * PPO stages 2 and 5 at rollout time: log-probs and values of the sampled responses under the current
- * policy and critic (computed on exactly the rows and layout of the first epoch's minibatches, so the
- * first update step sees ratio 1 and approx KL 0 exactly), and log-probs under the frozen reference.
+ * The forward passes at rollout time (stage numbers of docs/guides/ppo.md): the old log-probs of stage 1
+ * and the values of stage 5, of the sampled responses under the current policy and critic (computed on
+ * exactly the rows and layout of the first epoch's minibatches, so the first update step sees ratio 1
+ * and approx KL 0 exactly), and stage 2, the log-probs under the frozen reference.
  * @module
  */
 import { tf } from '../tf';
@@ -33,7 +34,7 @@ async function forEachChunk(
   }
 }
 
-/** Old log-probs and values, computed chunk by chunk on `chunks` (the epoch-1 minibatches). */
+/** Stages 1 and 5: old log-probs and values, computed chunk by chunk on `chunks` (the epoch-1 minibatches). */
 export async function evaluateRollout(policy: TransformerPolicy, critic: Critic, ro: Rollout, chunks: readonly number[][], temperature: number): Promise<RolloutEvaluation> {
   const n = ro.batch.batch * ro.responseLength;
   const logProbs = new Float32Array(n);

@@ -52,7 +52,7 @@ export interface ResponseOutputs {
 
 /** Creates a zero value head for a trunk of width `d`. */
 export function zeroValueHead(d: number): ValueHead {
-  return { weight: tf.variable(tf.zeros([1, d]), true), bias: tf.variable(tf.zeros([1]), true) };
+  return tf.tidy(() => ({ weight: tf.variable(tf.zeros([1, d]), true), bias: tf.variable(tf.zeros([1]), true) })); // tidy frees the zeros
 }
 
 /** Hidden rows of the response's predecessor columns `[P-1, P-1+R)`: `[B*R, d]`. */
@@ -71,7 +71,8 @@ function responseTargets(batch: PaddedBatch, P: number, R: number): Int32Array {
 
 /**
  * Log-probs (and optionally values and entropy) at response columns of `batch` (call inside a tidy).
- * Dropout is off: PPO runs every model in evaluation mode (recipe point 12).
+ * Dropout is off: PPO runs every model in evaluation mode, so these log-probs equal the rollout's and the
+ * first update sees a ratio of exactly 1 (see docs/guides/ppo.md, "Dropout is always off in PPO").
  */
 export function responseForward(
   policy: TransformerPolicy,

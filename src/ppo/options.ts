@@ -11,7 +11,7 @@ import type { RewardModel } from '../reward/reward-model';
 import type { KlEstimator } from '../rl/kl';
 import type { EpsilonPlacement } from '../optim/adamw';
 import type { Tokenizer } from '../tokenizers/tokenizer';
-import { checkInteger, checkNumber } from '../train/validate';
+import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkSeed, checkTokenIds } from '../ops/validate';
 
 /** One sample handed to a reward function. */
 export interface RewardSample {
@@ -49,7 +49,7 @@ export interface PPOTrainerOptions {
   learningRate?: number;
   /** Prompts per PPO step in {@link PPOTrainer.train}. Default `16`. */
   batchSize?: number;
-  /** Rollouts per gradient step. Default `4`. */
+  /** Rollouts per gradient step (each rollout batch is split into `ceil(batchSize / miniBatchSize)` minibatches). Default `min(4, batchSize)`. */
   miniBatchSize?: number;
   /** Passes over each rollout batch. Default `4`. */
   ppoEpochs?: number;
@@ -97,7 +97,7 @@ export interface PPOTrainerOptions {
   ptxData?: ArrayLike<number>;
   /** Sequences per PPO-ptx batch. Default `miniBatchSize`. */
   ptxBatchSize?: number;
-  /** Seed of sampling and shuffling. Default `0`. */
+  /** Seed of sampling and shuffling; any safe integer. Default `0`. */
   seed?: number;
   /** Receives warnings (negative KL, ratio blow-ups) and progress. Default: silent. */
   logger?: Logger;
@@ -124,19 +124,13 @@ export function resolvePPOOptions(o: PPOTrainerOptions): ResolvedPPOOptions {
   if (o.policy === undefined) throw new ConfigError(P('policy'), o.policy, 'is required');
   if (o.reward === undefined) throw new ConfigError(P('reward'), o.reward, 'is required (a RewardModel or a function)');
   if (o.tokenizer === undefined) throw new ConfigError(P('tokenizer'), o.tokenizer, 'is required');
-  const klEstimator = o.klEstimator ?? 'k1';
-  if (!['k1', 'k2', 'k3'].includes(klEstimator)) throw new ConfigError(P('klEstimator'), klEstimator, "must be 'k1', 'k2' or 'k3'");
+  const klEstimator = checkOneOf(P('klEstimator'), o.klEstimator ?? 'k1', ['k1', 'k2', 'k3'] as const);
   const batchSize = checkInteger(P('batchSize'), o.batchSize ?? 16, 1);
   const miniBatchSize = checkInteger(P('miniBatchSize'), o.miniBatchSize ?? Math.min(4, batchSize), 1);
   const ptxCoef = checkNumber(P('ptxCoef'), o.ptxCoef ?? 0, { ge: 0 });
   if (ptxCoef > 0 && (o.ptxData === undefined || o.ptxData.length < 2)) throw new ConfigError(P('ptxData'), o.ptxData, 'is required (a token stream) when ptxCoef > 0');
   const V = o.policy.config.vocabSize;
-  const stopTokens = o.stopTokens ?? [o.tokenizer.eosId];
-  stopTokens.forEach((t, i) => {
-    if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`${P('stopTokens')}[${i}]`, t, `must be a token id in [0, ${V})`);
-  });
-  const placement = o.adamEpsilonPlacement ?? 'pytorch';
-  if (placement !== 'pytorch' && placement !== 'tf1') throw new ConfigError(P('adamEpsilonPlacement'), placement, "must be 'pytorch' or 'tf1'");
+  const stopTokens = checkTokenIds(P('stopTokens'), o.stopTokens ?? [o.tokenizer.eosId], V);
   return {
     learningRate: checkNumber(P('learningRate'), o.learningRate ?? 1e-5, { gt: 0 }),
     batchSize, miniBatchSize,
@@ -150,7 +144,7 @@ export function resolvePPOOptions(o: PPOTrainerOptions): ResolvedPPOOptions {
     klEstimator,
     ...(o.klTarget === undefined ? {} : { klTarget: checkNumber(P('klTarget'), o.klTarget, { gt: 0 }) }),
     klHorizon: checkNumber(P('klHorizon'), o.klHorizon ?? 10000, { gt: 0 }),
-    whitenRewards: o.whitenRewards ?? false,
+    whitenRewards: checkBoolean(P('whitenRewards'), o.whitenRewards ?? false),
     maxNewTokens: checkInteger(P('maxNewTokens'), o.maxNewTokens ?? 32, 1),
     temperature: checkNumber(P('temperature'), o.temperature ?? 1, { gt: 0 }),
     topK: checkInteger(P('topK'), o.topK ?? 0, 0),
@@ -159,10 +153,10 @@ export function resolvePPOOptions(o: PPOTrainerOptions): ResolvedPPOOptions {
     ...(o.missingEosPenalty === undefined ? {} : { missingEosPenalty: checkNumber(P('missingEosPenalty'), o.missingEosPenalty) }),
     maxGradNorm: checkNumber(P('maxGradNorm'), o.maxGradNorm ?? 1, { gt: 0 }),
     adamEpsilon: checkNumber(P('adamEpsilon'), o.adamEpsilon ?? 1e-5, { gt: 0 }),
-    adamEpsilonPlacement: placement,
+    adamEpsilonPlacement: checkOneOf(P('adamEpsilonPlacement'), o.adamEpsilonPlacement ?? 'pytorch', ['pytorch', 'tf1'] as const),
     ptxCoef,
     ptxBatchSize: checkInteger(P('ptxBatchSize'), o.ptxBatchSize ?? miniBatchSize, 1),
-    seed: checkInteger(P('seed'), o.seed ?? 0, 0),
+    seed: checkSeed(P('seed'), o.seed ?? 0),
     logger: o.logger ?? silentLogger,
     ratioWarningThreshold: checkNumber(P('ratioWarningThreshold'), o.ratioWarningThreshold ?? 10, { gt: 1 }),
     sampleEvery: checkInteger(P('sampleEvery'), o.sampleEvery ?? 10, 0),

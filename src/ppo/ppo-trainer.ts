@@ -1,17 +1,18 @@
 /**
  * `PPOTrainer`: RLHF with PPO against a reward model or function, with a per-token KL penalty to a
  * frozen reference policy (InstructGPT; Ziegler et al. 2019). `step()` reads like the paper: one call
- * per stage, each stage in its own module.
+ * per stage (1 rollout, 2 reference, 3 score, 4 rewards, 5 values, 6 advantages, 7 update, 8 KL
+ * controller; the numbering of docs/guides/ppo.md), each stage in its own module.
  * @module
  */
 import { tf } from '../tf';
 import { InputError } from '../errors';
-import { checkInteger } from '../train/validate';
+import { checkInteger } from '../ops/validate';
 import { Rng } from '../ops/random';
 import { AdamW } from '../optim/adamw';
 import { TransformerPolicy } from '../models/policy';
 import type { Logger } from '../logging/logger';
-import { joinPath, PPO_CHECKPOINT_FORMAT, readTrainerState, writeTrainerState } from './checkpoint';
+import { PPO_CHECKPOINT_FORMAT, readPPOCheckpoint, writePPOCheckpoint, type PPOProgress } from './checkpoint';
 import { RewardModel } from '../reward/reward-model';
 import { AdaptiveKLController, FixedKLController, type KLController } from '../rl/kl-controllers';
 import type { Tokenizer } from '../tokenizers/tokenizer';
@@ -21,9 +22,8 @@ import { criticVariables, zeroValueHead, type Critic } from './forward';
 import { resolvePPOOptions, type PPOTrainerOptions, type ResolvedPPOOptions, type RewardFunction } from './options';
 import { rollout } from './rollout';
 import { scoreRollout } from './score';
-import { explainedVariance, mean, type PPOStats } from './stats';
+import { mean, reportStep, stepStats, type PPOStats, type StepRecord } from './stats';
 import { minibatchPlan, ppoUpdate } from './update';
-import { logSamples } from '../report/metrics-logger';
 
 /** Options of {@link PPOTrainer.train}. */
 export interface PPOTrainOptions {
@@ -45,13 +45,7 @@ export interface PPOLoadOptions {
   ptxData?: ArrayLike<number>;
 }
 
-/** Mutable training state that a checkpoint must restore. */
-export interface PPOProgress {
-  /** PPO steps taken. */
-  step: number;
-  /** Episodes (responses) seen. */
-  episode: number;
-}
+export type { PPOProgress } from './checkpoint';
 
 /** Trains a policy with PPO against a reward, with a KL penalty to a reference policy. */
 export class PPOTrainer {
@@ -113,64 +107,43 @@ export class PPOTrainer {
     }
     if (this.reward instanceof RewardModel) return { kind: 'separate', model: this.own(this.reward.clone()) };
     const model = this.own(RewardModel.fromPolicy(this.policy));
-    model.headWeight.assign(tf.zerosLike(model.headWeight)); // value head init zero (recipe point 10)
+    tf.tidy(() => model.headWeight.assign(tf.zerosLike(model.headWeight))); // zero value head: every value starts at 0 (tidy frees the zeros)
     return { kind: 'separate', model };
   }
 
-  /** One PPO iteration on these prompts (the rollout batch); returns its stats. */
+  /**
+   * One PPO iteration on these prompts (the rollout batch); returns its stats. The stages, numbered
+   * as in docs/guides/ppo.md, each live in their own module under `src/ppo/`.
+   */
   async step(prompts: readonly string[]): Promise<PPOStats> {
     const o = this.options;
-    const where = `PPOTrainer step ${this.progress.step + 1}`;
+    const n = this.progress.step + 1;
     const t0 = performance.now();
-    const ro = await rollout(this.policy, prompts, this.tokenizer, o, this.rng); //                       1. generate
+    const ro = await rollout(this.policy, prompts, this.tokenizer, o, this.rng); //                           1. rollout
     const t1 = performance.now();
-    const plan = minibatchPlan(ro.batch.batch, o, this.rng);
-    const old = await evaluateRollout(this.policy, this.critic, ro, plan[0] as number[][], o.temperature); // old log-probs, values
-    const refLogProbs = await referenceLogProbs(this.ref, ro, plan[0] as number[][], o.temperature); //     2. reference
-    const scores = await scoreRollout(this.reward, ro, this.tokenizer, o, this.progress.step + 1); //        3. score
-    const beta = this.kl.value;
-    const adv = await computeAdvantages({ //                                                              4-6. KL rewards, GAE
+    const plan = minibatchPlan(ro.batch.batch, o, this.rng); //                                               every epoch's minibatches
+    const epoch1 = plan[0] as number[][];
+    const old = await evaluateRollout(this.policy, this.critic, ro, epoch1, o.temperature); //                1. old log-probs, 5. values
+    const refLogProbs = await referenceLogProbs(this.ref, ro, epoch1, o.temperature); //                      2. reference
+    const scores = await scoreRollout(this.reward, ro, this.tokenizer, o, n); //                              3. score
+    const klCoef = this.kl.value;
+    const adv = await computeAdvantages({ //                                                                  4. rewards, 6. advantages
       logProbs: old.logProbs, refLogProbs, values: old.values, mask: ro.responseMask, scores: scores.final,
-      batch: ro.batch.batch, length: ro.responseLength, klCoef: beta, estimator: o.klEstimator,
+      batch: ro.batch.batch, length: ro.responseLength, klCoef, estimator: o.klEstimator,
       whitenRewards: o.whitenRewards, gamma: o.gamma, lam: o.lam,
-    }, where);
+    }, `PPOTrainer step ${n}`);
     const t2 = performance.now();
-    const upd = await ppoUpdate({ //                                                                      7. update
-      policy: this.policy, critic: this.critic, opt: this.optimizer, ro, plan, o, rng: this.rng,
+    const update = await ppoUpdate({ //                                                                       7. update
+      policy: this.policy, critic: this.critic, opt: this.optimizer, ro, plan, o, rng: this.rng, ptxData: this.ptxData, logger: o.logger, step: n,
       targets: { oldLogProbs: old.logProbs, oldValues: old.values, advantages: adv.advantages, returns: adv.returns },
-      ptxData: this.ptxData, logger: o.logger, step: this.progress.step + 1,
     });
-    const meanKl = mean(adv.seqKl);
-    this.kl.update(meanKl, ro.batch.batch); //                                                            8. KL controller
-    this.progress = { step: this.progress.step + 1, episode: this.progress.episode + ro.batch.batch };
-    if (meanKl < 0) o.logger.log('warn', `negative mean KL ${meanKl.toFixed(4)}: check temperature and that top-k/top-p are off`, { step: this.progress.step });
-    const t3 = performance.now();
-    const seqLogp = ro.responseIds.map((_, b) => {
-      let s = 0;
-      for (let t = 0; t < ro.responseLength; t++) s += (ro.responseMask[b * ro.responseLength + t] as number) * (old.logProbs[b * ro.responseLength + t] as number);
-      return s;
-    });
-    const nonScore = mean(adv.seqNonScore);
-    const scoreMean = mean(scores.final);
-    const { firstApproxKl, firstRatio: _r, ...updateStats } = upd;
-    const stats: PPOStats = {
-      'objective/kl': meanKl, 'objective/kl_coef': beta, 'objective/entropy': -mean(seqLogp),
-      'objective/non_score_reward': nonScore, 'objective/scores': scoreMean, 'objective/rlhf_reward': scoreMean + nonScore,
-      ...updateStats,
-      'val/num_eos_tokens': ro.hitStop.filter(Boolean).length,
-      'val/explained_variance': explainedVariance(old.values, adv.returns, ro.responseMask),
-      'val/response_length': mean(ro.responseIds.map((r) => r.length)),
-      lr: o.learningRate, episode: this.progress.episode, step: this.progress.step,
-      'policy/approxkl_first': firstApproxKl,
-      'time/rollout': (t1 - t0) / 1000, 'time/score': (t2 - t1) / 1000, 'time/update': (t3 - t2) / 1000, 'time/total': (t3 - t0) / 1000,
+    this.kl.update(mean(adv.seqKl), ro.batch.batch); //                                                       8. KL controller
+    this.progress = { step: n, episode: this.progress.episode + ro.batch.batch };
+    const record: StepRecord = {
+      rollout: ro, oldLogProbs: old.logProbs, oldValues: old.values, scores, advantages: adv, update, klCoef, learningRate: o.learningRate,
+      progress: this.progress, seconds: { rollout: (t1 - t0) / 1000, score: (t2 - t1) / 1000, update: (performance.now() - t2) / 1000 },
     };
-    o.logger.log('info', 'ppo step', { ...stats });
-    if (o.sampleEvery > 0 && this.progress.step % o.sampleEvery === 0) {
-      logSamples(o.logger, this.progress.step, ro.prompts.slice(0, o.sampleRows).map((prompt, b) => ({
-        prompt, response: this.tokenizer.decode(ro.responseIds[b] as number[]), score: scores.final[b] as number, kl: adv.seqKl[b] as number,
-      })));
-    }
-    return stats;
+    return reportStep(stepStats(record), record, o, this.tokenizer);
   }
 
   /** Runs `steps` PPO steps, taking `batchSize` prompts per step in order (cycling through them). */
@@ -194,16 +167,18 @@ export class PPOTrainer {
   /**
    * Saves everything needed to resume: `policy/`, `ref/`, `critic/` (separate critic), and the optimizer
    * moments, value head, KL coefficient, RNG state and counters (`trainer.safetensors`, `trainer.json`).
+   * The folder is written atomically as a whole: a crash mid-save leaves the previous checkpoint.
    */
   async save(dir: string): Promise<void> {
-    await this.policy.save(joinPath(dir, 'policy'));
-    await this.ref.save(joinPath(dir, 'ref'));
-    if (this.critic.kind === 'separate') await this.critic.model.save(joinPath(dir, 'critic'));
     const { logger: _l, ...options } = this.options;
-    await writeTrainerState(dir, {
+    const json = {
       format: PPO_CHECKPOINT_FORMAT, progress: { ...this.progress }, kl: this.kl.getState(), rng: this.rng.getState(),
       options, critic: this.critic.kind,
-    }, this.optimizer.exportState(), this.critic.kind === 'shared' ? this.critic.head : undefined);
+    };
+    await writePPOCheckpoint(dir, {
+      json, policy: this.policy, ref: this.ref, optimizer: this.optimizer.exportState(),
+      ...(this.critic.kind === 'separate' ? { critic: this.critic.model } : { valueHead: this.critic.head }),
+    });
   }
 
   /**
@@ -211,10 +186,8 @@ export class PPOTrainer {
    * reward may be a function): pass them again. Training continues exactly where it stopped.
    */
   static async load(dir: string, with_: PPOLoadOptions): Promise<PPOTrainer> {
-    const state = await readTrainerState(dir);
-    const policy = await TransformerPolicy.load(joinPath(dir, 'policy'));
-    const ref = await TransformerPolicy.load(joinPath(dir, 'ref'));
-    const critic = state.json.critic === 'separate' ? await RewardModel.load(joinPath(dir, 'critic')) : undefined;
+    const state = await readPPOCheckpoint(dir);
+    const { policy, ref, critic } = state;
     const trainer = new PPOTrainer({
       ...state.json.options, policy, ref, reward: with_.reward, tokenizer: with_.tokenizer,
       valueModel: critic ?? 'shared',

@@ -1,7 +1,8 @@
 /**
- * PPO stage 1, rollout: encode and generate, then lay the batch out once, in the layout every later
- * stage uses: `[pad.., prompt.., response.., pad..]`, prompts left-padded to a common column `P`,
- * responses right-padded to `R`.
+ * PPO stage 1 (numbered as in docs/guides/ppo.md), rollout: encode and generate, then lay the batch
+ * out once, in the layout every later stage uses: `[pad.., prompt.., response.., pad..]`, prompts
+ * left-padded to a common column `P`, responses right-padded to `R`. Other trainers (GRPO, RLOO) reuse
+ * it with their own {@link RolloutOptions}.
  * @module
  */
 import { InputError } from '../errors';
@@ -10,6 +11,9 @@ import { promptResponseBatch, type PaddedBatch } from '../models/batch';
 import type { TransformerPolicy } from '../models/policy';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import type { ResolvedPPOOptions } from './options';
+
+/** The sampling settings {@link rollout} reads (a subset of the PPO options, so other trainers can pass their own). */
+export type RolloutOptions = Pick<ResolvedPPOOptions, 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'stopTokens'>;
 
 /** The samples of one PPO step and their fixed layout. */
 export interface Rollout {
@@ -32,7 +36,7 @@ export interface Rollout {
 }
 
 /** Encodes prompts, checking they are non-empty and leave room for `maxNewTokens`. */
-export function encodePrompts(prompts: readonly string[], tokenizer: Tokenizer, policy: TransformerPolicy, o: ResolvedPPOOptions): number[][] {
+export function encodePrompts(prompts: readonly string[], tokenizer: Tokenizer, policy: TransformerPolicy, o: Pick<RolloutOptions, 'maxNewTokens'>): number[][] {
   if (!Array.isArray(prompts) || prompts.length === 0) throw new InputError('prompts', prompts, 'must be a non-empty array of strings');
   return prompts.map((p, i) => {
     if (typeof p !== 'string') throw new InputError(`prompts[${i}]`, p, 'must be a string');
@@ -50,7 +54,7 @@ export async function rollout(
   policy: TransformerPolicy,
   prompts: readonly string[],
   tokenizer: Tokenizer,
-  o: ResolvedPPOOptions,
+  o: RolloutOptions,
   rng: Rng,
 ): Promise<Rollout> {
   const promptIds = encodePrompts(prompts, tokenizer, policy, o);

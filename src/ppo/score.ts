@@ -1,7 +1,7 @@
 /**
- * PPO stage 3, scoring: the reward model or reward function scores each (prompt, response); responses
- * that hit no stop token are penalised; anything non-finite or of the wrong length is an error before
- * any weight changes.
+ * PPO stage 3 (numbered as in docs/guides/ppo.md), scoring: the reward model or reward function scores
+ * each (prompt, response); responses that hit no stop token are penalised; anything non-finite or of
+ * the wrong length is an error before any weight changes. Not PPO-specific: other trainers reuse it.
  * @module
  */
 import { InputError, NonFiniteError } from '../errors';
@@ -18,13 +18,26 @@ export interface Scores {
   final: number[];
 }
 
-/** Stage 3: scores every sample. */
+/** The settings {@link scoreRollout} reads (a subset of the PPO options, so other trainers can pass their own). */
+export type ScoreOptions = Pick<ResolvedPPOOptions, 'missingEosPenalty'>;
+
+/**
+ * Stage 3: scores every sample.
+ * @param reward - a reward model (scored with EOS appended to truncated responses) or a reward function.
+ * @param ro - the rollout.
+ * @param tokenizer - decodes responses for a reward function.
+ * @param o - `missingEosPenalty`, subtracted from the score of a response that hit no stop token.
+ * @param step - the trainer's step, for errors.
+ * @param trainer - the trainer's name, for errors. Default `'PPOTrainer'`.
+ * @throws {@link InputError} when the reward returns the wrong count; {@link NonFiniteError} on a non-finite score.
+ */
 export async function scoreRollout(
   reward: RewardModel | RewardFunction,
   ro: Rollout,
   tokenizer: Tokenizer,
-  o: ResolvedPPOOptions,
+  o: ScoreOptions,
   step: number,
+  trainer = 'PPOTrainer',
 ): Promise<Scores> {
   let raw: number[];
   if (reward instanceof RewardModel) {
@@ -48,7 +61,7 @@ export async function scoreRollout(
     throw new InputError('reward(samples)', Array.isArray(raw) ? `${raw.length} scores` : raw, `must return one number per sample (${ro.prompts.length})`);
   }
   raw.forEach((s, i) => {
-    if (typeof s !== 'number' || !Number.isFinite(s)) throw new NonFiniteError(`score of sample ${i}`, s as number, `PPOTrainer step ${step} (scoring)`);
+    if (typeof s !== 'number' || !Number.isFinite(s)) throw new NonFiniteError(`score of sample ${i}`, s as number, `${trainer} step ${step} (scoring)`);
   });
   const penalty = o.missingEosPenalty;
   const final = raw.map((s, b) => (penalty !== undefined && !ro.hitStop[b] ? s - penalty : s));

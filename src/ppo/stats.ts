@@ -1,8 +1,16 @@
 /**
- * The metrics one PPO step reports, under the names TRL and CleanRL users know. Each is documented
- * once, here; docs/guides/ppo-metrics.md explains how to read them.
+ * The metrics one PPO step reports, under the names TRL and CleanRL users know, and how they are
+ * computed from what the stages returned ({@link stepStats}) and reported ({@link reportStep}). Each
+ * metric is documented once, here; docs/guides/ppo-metrics.md explains how to read them.
  * @module
  */
+import { logSamples } from '../report/metrics-logger';
+import type { Tokenizer } from '../tokenizers/tokenizer';
+import type { AdvantageOutputs } from './advantages';
+import type { ResolvedPPOOptions } from './options';
+import type { Rollout } from './rollout';
+import type { Scores } from './score';
+import type { UpdateStats } from './update';
 
 /** Stats returned by {@link PPOTrainer.step}. */
 export interface PPOStats {
@@ -56,6 +64,89 @@ export interface PPOStats {
   'time/update': number;
   /** Seconds for the whole step. */
   'time/total': number;
+}
+
+/** What the stages of one PPO step returned: the input of {@link stepStats} and {@link reportStep}. */
+export interface StepRecord {
+  /** Stage 1: the samples and their layout. */
+  rollout: Rollout;
+  /** Stage 1: log-probs `[B * R]` of the sampled tokens under the policy at rollout time. */
+  oldLogProbs: Float32Array;
+  /** Stage 5: the critic's values `[B * R]` at rollout time. */
+  oldValues: Float32Array;
+  /** Stage 3: the scores. */
+  scores: Scores;
+  /** Stages 4 and 6: KL, rewards, advantages and returns. */
+  advantages: AdvantageOutputs;
+  /** Stage 7: averaged minibatch metrics. */
+  update: UpdateStats;
+  /** The KL coefficient beta used in stage 4 (before stage 8 updated it). */
+  klCoef: number;
+  /** The learning rate of the update. */
+  learningRate: number;
+  /** Steps and episodes so far, this step included. */
+  progress: { step: number; episode: number };
+  /** Seconds spent in stage 1 (`rollout`), stages 1-6 after sampling (`score`) and stages 7-8 (`update`). */
+  seconds: { rollout: number; score: number; update: number };
+}
+
+/**
+ * Mean over sequences of the summed `-log p` of the sampled tokens: a one-sample estimate of the
+ * policy's sequence entropy (TRL's `objective/entropy`).
+ * @param logProbs - `[B * R]` log-probs of the sampled tokens.
+ * @param mask - `[B * R]`, 1 on real response tokens; other entries are skipped (whatever they hold).
+ * @param batch - rows B.
+ */
+export function sampleEntropy(logProbs: Float32Array, mask: Float32Array, batch: number): number {
+  const R = batch === 0 ? 0 : logProbs.length / batch;
+  const perSeq: number[] = [];
+  for (let b = 0; b < batch; b++) {
+    let s = 0;
+    for (let t = 0; t < R; t++) if (mask[b * R + t] !== 0) s += logProbs[b * R + t] as number; // padding skipped, not multiplied by 0
+    perSeq.push(-s);
+  }
+  return mean(perSeq);
+}
+
+/** The {@link PPOStats} of one step, from what its stages returned. */
+export function stepStats(r: StepRecord): PPOStats {
+  const ro = r.rollout;
+  const { firstApproxKl, ...updateStats } = r.update;
+  const nonScore = mean(r.advantages.seqNonScore);
+  const score = mean(r.scores.final);
+  const { rollout, score: scoring, update } = r.seconds;
+  return {
+    'objective/kl': mean(r.advantages.seqKl), 'objective/kl_coef': r.klCoef,
+    'objective/entropy': sampleEntropy(r.oldLogProbs, ro.responseMask, ro.batch.batch),
+    'objective/non_score_reward': nonScore, 'objective/scores': score, 'objective/rlhf_reward': score + nonScore,
+    ...updateStats,
+    'val/num_eos_tokens': ro.hitStop.filter(Boolean).length,
+    'val/explained_variance': explainedVariance(r.oldValues, r.advantages.returns, ro.responseMask),
+    'val/response_length': mean(ro.responseIds.map((x) => x.length)),
+    lr: r.learningRate, episode: r.progress.episode, step: r.progress.step,
+    'policy/approxkl_first': firstApproxKl,
+    'time/rollout': rollout, 'time/score': scoring, 'time/update': update, 'time/total': rollout + scoring + update,
+  };
+}
+
+/**
+ * Sends one step to `o.logger`: a warning when the batch-mean KL is negative, the stats at level
+ * `info` (message `"ppo step"`), and every `o.sampleEvery` steps a table of `o.sampleRows` samples
+ * (prompt, response decoded by `tokenizer`, score, KL). Returns `stats`.
+ */
+export function reportStep(stats: PPOStats, r: StepRecord, o: Pick<ResolvedPPOOptions, 'logger' | 'sampleEvery' | 'sampleRows'>, tokenizer: Tokenizer): PPOStats {
+  const { logger } = o;
+  const kl = stats['objective/kl'];
+  if (kl < 0) logger.log('warn', `negative mean KL ${kl.toFixed(4)}: check temperature and that top-k/top-p are off`, { step: stats.step });
+  logger.log('info', 'ppo step', { ...stats });
+  if (o.sampleEvery > 0 && stats.step % o.sampleEvery === 0) {
+    const ro = r.rollout;
+    logSamples(logger, stats.step, ro.prompts.slice(0, o.sampleRows).map((prompt, b) => ({
+      prompt, response: tokenizer.decode(ro.responseIds[b] as number[]),
+      score: r.scores.final[b] as number, kl: r.advantages.seqKl[b] as number,
+    })));
+  }
+  return stats;
 }
 
 /** Mean of an array (0 for none). */

@@ -1,7 +1,8 @@
 /**
- * PPO stage 7, the update: `ppoEpochs` passes over shuffled minibatches of the rollout, each a
- * clipped policy loss plus `vfCoef` times the clipped value loss (plus `ptxCoef` times the pretraining
- * loss for PPO-ptx), one AdamW over policy and critic with the global gradient norm clipped.
+ * PPO stage 7 (numbered as in docs/guides/ppo.md), the update: `ppoEpochs` passes over shuffled
+ * minibatches of the rollout, each a clipped policy loss plus `vfCoef` times the clipped value loss
+ * (none without a critic; plus `ptxCoef` times the pretraining loss for PPO-ptx), one AdamW over policy
+ * and critic with the global gradient norm clipped.
  * @module
  */
 import { tf } from '../tf';
@@ -40,12 +41,18 @@ export interface UpdateStats {
   'loss/ptx_avg': number;
   /** Approx KL of the very first minibatch (exactly 0 when rollout and update agree). */
   firstApproxKl: number;
-  /** Mean ratio of the very first minibatch (exactly 1 when rollout and update agree). */
-  firstRatio: number;
 }
 
-/** The minibatch row lists of every epoch; epoch 0's are also used to compute old log-probs. */
-export function minibatchPlan(batch: number, o: ResolvedPPOOptions, rng: Rng): number[][][] {
+/** The settings {@link ppoUpdate} reads (a subset of the PPO options, so other trainers can pass their own). */
+export type UpdateOptions = Pick<ResolvedPPOOptions,
+  'temperature' | 'clipRange' | 'clipRangeValue' | 'vfCoef' | 'ptxCoef' | 'ptxBatchSize' | 'maxGradNorm' | 'learningRate' | 'ratioWarningThreshold'>;
+
+/**
+ * The minibatch row lists of every epoch: `o.ppoEpochs` independent shuffles of rows `0..batch-1`, each
+ * cut into minibatches of `o.miniBatchSize` (the last one smaller when it does not divide `batch`).
+ * Epoch 0's minibatches are also used to compute the old log-probs. Draws `o.ppoEpochs` shuffles from `rng`.
+ */
+export function minibatchPlan(batch: number, o: Pick<ResolvedPPOOptions, 'ppoEpochs' | 'miniBatchSize'>, rng: Rng): number[][][] {
   const plan: number[][][] = [];
   for (let e = 0; e < o.ppoEpochs; e++) {
     const order = rng.shuffle(Array.from({ length: batch }, (_, i) => i));
@@ -57,7 +64,7 @@ export function minibatchPlan(batch: number, o: ResolvedPPOOptions, rng: Rng): n
 }
 
 /** A PPO-ptx batch of random windows from the pretraining stream, or undefined. */
-function ptxBatch(o: ResolvedPPOOptions, data: ArrayLike<number> | undefined, ctx: number, rng: Rng) {
+function ptxBatch(o: UpdateOptions, data: ArrayLike<number> | undefined, ctx: number, rng: Rng) {
   if (o.ptxCoef === 0 || data === undefined) return undefined;
   const L = Math.min(ctx, data.length);
   const B = o.ptxBatchSize;
@@ -70,22 +77,22 @@ function ptxBatch(o: ResolvedPPOOptions, data: ArrayLike<number> | undefined, ct
 }
 
 /** Minibatch loss and metric tensors (inside the optimizer's tape). */
-function minibatchLoss(policy: TransformerPolicy, critic: Critic, ro: Rollout, rows: number[], t: UpdateTargets, o: ResolvedPPOOptions, ptx: ReturnType<typeof ptxBatch>) {
+function minibatchLoss(policy: TransformerPolicy, critic: Critic | undefined, ro: Rollout, rows: number[], t: UpdateTargets, o: UpdateOptions, ptx: ReturnType<typeof ptxBatch>) {
   const P = ro.responseStart;
   const R = ro.responseLength;
   const n = rows.length;
   const sub = selectRows(ro.batch, rows);
   const mask = tf.tensor2d(selectFlat(ro.responseMask, R, rows), [n, R]); //                           [n, R]
-  const f = responseForward(policy, sub, P, R, o.temperature, { critic, entropy: true });
+  const f = responseForward(policy, sub, P, R, o.temperature, { ...(critic ? { critic } : {}), entropy: true });
   const pg = ppoPolicyLoss({
     logProbs: f.logProbs, oldLogProbs: tf.tensor2d(selectFlat(t.oldLogProbs, R, rows), [n, R]),
     advantages: tf.tensor2d(selectFlat(t.advantages, R, rows), [n, R]), mask, clipRange: o.clipRange,
   });
-  const vf = ppoValueLoss({
+  const vf = critic === undefined ? { loss: tf.scalar(0), clipFrac: tf.scalar(0) } : ppoValueLoss({
     values: f.values as tf.Tensor2D, oldValues: tf.tensor2d(selectFlat(t.oldValues, R, rows), [n, R]),
     returns: tf.tensor2d(selectFlat(t.returns, R, rows), [n, R]), mask, clipRangeValue: o.clipRangeValue,
   });
-  let loss = tf.add(pg.loss, tf.mul(vf.loss, o.vfCoef)) as tf.Scalar;
+  let loss = critic === undefined ? pg.loss : tf.add(pg.loss, tf.mul(vf.loss, o.vfCoef)) as tf.Scalar;
   let ptxLoss = tf.scalar(0);
   if (ptx !== undefined) {
     ptxLoss = tf.neg(tf.mean(policy.tokenLogProbs(ptx, { from: 1 }))) as tf.Scalar;
@@ -95,25 +102,50 @@ function minibatchLoss(policy: TransformerPolicy, critic: Critic, ro: Rollout, r
   return { loss, metrics: { approxKl: pg.approxKl, clipFrac: pg.clipFrac, ratio: pg.ratio, pgLoss: pg.loss, vfLoss: vf.loss, vfClip: vf.clipFrac, entropy, ptx: ptxLoss } };
 }
 
+/** Arguments of {@link ppoUpdate}. */
+export interface UpdateArgs {
+  /** The policy to update. */
+  policy: TransformerPolicy;
+  /** The critic; without one there is no value loss (`targets.oldValues` and `returns` are then ignored). */
+  critic?: Critic;
+  /** One optimizer over the policy's (and the critic's) variables. */
+  opt: AdamW;
+  /** The rollout. */
+  ro: Rollout;
+  /** Old log-probs, values, advantages and returns. */
+  targets: UpdateTargets;
+  /** Minibatches of every epoch, from {@link minibatchPlan}. */
+  plan: number[][][];
+  /** Loss and optimizer settings. */
+  o: UpdateOptions;
+  /** Random stream for PPO-ptx windows. */
+  rng: Rng;
+  /** PPO-ptx token stream, or undefined. */
+  ptxData: ArrayLike<number> | undefined;
+  /** Gets the ratio blow-up warnings. */
+  logger: Logger;
+  /** The trainer's step, for errors and warnings. */
+  step: number;
+  /** The trainer's name, for errors. Default `'PPOTrainer'`. */
+  trainer?: string;
+}
+
 /** Stage 7: runs the planned minibatch updates and returns averaged metrics. */
-export async function ppoUpdate(args: {
-  policy: TransformerPolicy; critic: Critic; opt: AdamW; ro: Rollout; targets: UpdateTargets; plan: number[][][];
-  o: ResolvedPPOOptions; rng: Rng; ptxData: ArrayLike<number> | undefined; logger: Logger; step: number;
-}): Promise<UpdateStats> {
+export async function ppoUpdate(args: UpdateArgs): Promise<UpdateStats> {
   const { policy, critic, opt, ro, targets, plan, o } = args;
   const sums: Record<string, number> = {};
   let count = 0;
-  let first: Record<string, number> | undefined;
+  let firstApproxKl: number | undefined;
   for (const [e, epoch] of plan.entries()) {
     for (const rows of epoch) {
       const ptx = ptxBatch(o, args.ptxData, policy.config.contextLength, args.rng);
       const r = await optimizerStep(opt, () => minibatchLoss(policy, critic, ro, rows, targets, o, ptx), {
-        maxGradNorm: o.maxGradNorm, learningRate: o.learningRate, where: `PPOTrainer step ${args.step} (epoch ${e + 1})`,
+        maxGradNorm: o.maxGradNorm, learningRate: o.learningRate, where: `${args.trainer ?? 'PPOTrainer'} step ${args.step} (epoch ${e + 1})`,
       });
       const m: Record<string, number> = {};
       for (const [k, v] of Object.entries(r.metrics)) m[k] = v[0] as number;
       m.loss = r.loss;
-      first ??= m;
+      firstApproxKl ??= m.approxKl;
       for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + v;
       count++;
       const ratio = m.ratio as number;
@@ -127,6 +159,6 @@ export async function ppoUpdate(args: {
     'policy/approxkl_avg': avg('approxKl'), 'policy/clipfrac_avg': avg('clipFrac'), 'policy/entropy_avg': avg('entropy'),
     'loss/policy_avg': avg('pgLoss'), 'loss/value_avg': avg('vfLoss'), 'val/clipfrac_avg': avg('vfClip'),
     'val/ratio': avg('ratio'), 'loss/ptx_avg': avg('ptx'),
-    firstApproxKl: first?.approxKl ?? NaN, firstRatio: first?.ratio ?? NaN,
+    firstApproxKl: firstApproxKl ?? NaN,
   };
 }

@@ -14,8 +14,10 @@ import { decodeWeights, encodeWeights } from '../models/checkpoint';
 import { resolveConfig, type ResolvedTransformerConfig, type TransformerConfig } from '../models/config';
 import { checkPromptResponseRows, promptResponseBatch, type PaddedBatch } from '../models/batch';
 import { matmul2d } from '../models/layers';
-import { loadWeightsFile, saveWeightsFile } from '../models/files';
+import { loadWeightsFile, modelFiles, type ModelFile } from '../models/files';
+import { writeDirAtomic, type CheckpointFiles } from '../io/atomic-dir';
 import type { TransformerPolicy } from '../models/policy';
+import { rewardFromPretrained, saveRewardPretrained, type FromPretrainedOptions, type SavePretrainedOptions } from '../hf/pretrained';
 
 const HEAD_W = 'score.weight';
 const HEAD_B = 'score.bias';
@@ -204,16 +206,34 @@ export class RewardModel {
     }
   }
 
-  /** Saves `config.json` + `model.safetensors` into `dir` (Node), atomically. */
+  /** Saves `config.json` + `model.safetensors` into `dir` (Node), atomically as a whole (see `io/atomic-dir`). */
   async save(dir: string): Promise<void> {
-    await saveWeightsFile(dir, this.toSafetensors(), this.config, { kind: 'reward-model', normalization: this.norm });
+    await writeDirAtomic(dir, rewardModelFiles(this));
   }
 
-  /** Loads a reward model saved by {@link RewardModel.save} (Node). */
+  /** Loads a reward model saved by {@link RewardModel.save} (Node). Non-finite weights are a `FileFormatError`. */
   static async load(dir: string): Promise<RewardModel> {
-    const { bytes, file, config } = await loadWeightsFile(dir);
-    const { kind: _k, normalization: _n, ...trunk } = config as TransformerConfig & { kind?: string; normalization?: unknown };
-    return RewardModel.fromSafetensors(bytes, trunk, file);
+    return rewardModelFromFile(await loadWeightsFile(dir));
+  }
+
+  /**
+   * A reward model from a Hugging Face `GPT2ForSequenceClassification` folder or Hub repo id
+   * (`num_labels = 1`: `score.weight` `[1, d]`, no bias), or a folder written by {@link RewardModel.save}.
+   * OpenRLHF's `mean`/`std` in config.json become the normalisation. Node.js only.
+   * @throws {@link ConfigError} when there is no `[1, d]` score head or the model is not GPT-2.
+   */
+  static async fromPretrained(source: string, options: FromPretrainedOptions = {}): Promise<RewardModel> {
+    return rewardFromPretrained(source, options);
+  }
+
+  /**
+   * Writes a `GPT2ForSequenceClassification` folder (TRL's `RewardTrainer` and OpenRLHF load it):
+   * `pad_token_id` is the tokenizer's pad id, so Hugging Face reads the score at the same last real
+   * token as {@link RewardModel.rawScores}; the head bias and normalisation go into OpenRLHF's
+   * `mean`/`std`. Tokenizer files are written when given; atomic as a whole. Node.js only.
+   */
+  async savePretrained(dir: string, options: SavePretrainedOptions = {}): Promise<void> {
+    await saveRewardPretrained(this, dir, options);
   }
 
   /** Frees the weights. */
@@ -222,4 +242,15 @@ export class RewardModel {
     this.headWeight.dispose();
     this.headBias.dispose();
   }
+}
+
+/** The files of a reward-model checkpoint (`config.json` with its kind and normalisation, `model.safetensors`). */
+export function rewardModelFiles(rm: RewardModel): CheckpointFiles {
+  return modelFiles(rm.toSafetensors(), rm.config, { kind: 'reward-model', normalization: rm.normalization });
+}
+
+/** A reward model from a checkpoint's files (see `models/files`); the extra `config.json` fields are dropped. */
+export function rewardModelFromFile({ bytes, file, config }: ModelFile): RewardModel {
+  const { kind: _k, normalization: _n, ...trunk } = config as TransformerConfig & { kind?: string; normalization?: unknown };
+  return RewardModel.fromSafetensors(bytes, trunk, file);
 }

@@ -6,49 +6,21 @@
  * @module
  */
 import { tf } from '../tf';
-import { ConfigError, InputError } from '../errors';
-import { silentLogger, type Logger } from '../logging/logger';
+import { InputError } from '../errors';
+import type { Logger } from '../logging/logger';
 import { Rng } from '../ops/random';
 import { AdamW } from '../optim/adamw';
 import { warmupCosineSchedule, type LRSchedule } from '../optim/schedule';
 import { promptResponseBatch } from '../models/batch';
 import type { Tokenizer } from '../tokenizers/tokenizer';
-import { optimizerStep } from '../train/step';
-import { checkInteger, checkNumber } from '../train/validate';
+import { DataParallel, dropoutSeed, rewardShards } from '../parallel/data-parallel';
+import type { WorkerMemory } from '../parallel/protocol';
+import { checkInteger } from '../ops/validate';
 import { groupComparisons, pairwiseLoss, type ComparisonRecord, type PromptGroup } from './pairwise';
 import type { RewardModel } from './reward-model';
+import { resolveRewardOptions, type RewardTrainerOptions, type ResolvedRewardOptions } from './trainer-options';
 
-/** Options of {@link RewardTrainer}. */
-export interface RewardTrainerOptions {
-  /** The model to train (updated in place). Required. */
-  model: RewardModel;
-  /** Encodes prompts and responses. Required. */
-  tokenizer: Tokenizer;
-  /** Peak learning rate. Default `1e-4`. */
-  learningRate?: number;
-  /** Prompts (with all their comparisons) per step. Default `8`. */
-  batchSize?: number;
-  /** Margin in `-log sigmoid(r_w - r_l - margin)`. Default `0`. */
-  margin?: number;
-  /** Weight of the centering term `mean((r_w + r_l)^2)` that keeps rewards near 0. Default `0`. */
-  centerRewardsCoef?: number;
-  /** Append EOS to every response, as PPO samples end with it. Default `true`. */
-  appendEos?: boolean;
-  /** What to do when prompt + response exceed the context: throw, or drop prompt tokens from the left. Default `'error'`. */
-  truncatePrompt?: 'error' | 'left';
-  /** Linear warmup steps. Default `10`. */
-  warmupSteps?: number;
-  /** Steps of cosine decay to `learningRate / 10`. Default `1000`. */
-  decaySteps?: number;
-  /** Decoupled weight decay on matrices. Default `0`. */
-  weightDecay?: number;
-  /** Clip the global gradient norm. Default `1`. */
-  maxGradNorm?: number;
-  /** Seed of shuffling and dropout. Default `0`. */
-  seed?: number;
-  /** Receives progress messages. Default: silent. */
-  logger?: Logger;
-}
+export type { RewardTrainerOptions } from './trainer-options';
 
 /** Metrics of one training step or of an evaluation. */
 export interface RewardStats {
@@ -109,33 +81,25 @@ export class RewardTrainer {
   private readonly opt: AdamW;
   private readonly schedule: LRSchedule;
   private readonly rng: Rng;
-  private readonly o: Required<Pick<RewardTrainerOptions, 'batchSize' | 'margin' | 'centerRewardsCoef' | 'appendEos' | 'truncatePrompt' | 'maxGradNorm'>>;
+  private readonly o: ResolvedRewardOptions;
   private readonly logger: Logger;
+  private readonly parallel: DataParallel;
   private stepCount = 0;
 
-  /** Validates options (throws {@link ConfigError}) and creates the optimizer. */
+  /** Validates options with {@link resolveRewardOptions} (throws a `ConfigError` naming the option) and creates the optimizer. */
   constructor(options: RewardTrainerOptions) {
-    if (options.model === undefined) throw new ConfigError('RewardTrainerOptions.model', options.model, 'is required');
-    if (options.tokenizer === undefined) throw new ConfigError('RewardTrainerOptions.tokenizer', options.tokenizer, 'is required');
+    this.o = resolveRewardOptions(options);
     this.model = options.model;
     this.tokenizer = options.tokenizer;
-    const lr = checkNumber('RewardTrainerOptions.learningRate', options.learningRate ?? 1e-4, { gt: 0 });
-    const warmupSteps = checkInteger('RewardTrainerOptions.warmupSteps', options.warmupSteps ?? 10, 0);
-    const decaySteps = checkInteger('RewardTrainerOptions.decaySteps', options.decaySteps ?? 1000, Math.max(1, warmupSteps));
-    const truncatePrompt = options.truncatePrompt ?? 'error';
-    if (truncatePrompt !== 'error' && truncatePrompt !== 'left') throw new ConfigError('RewardTrainerOptions.truncatePrompt', truncatePrompt, "must be 'error' or 'left'");
-    this.o = {
-      batchSize: checkInteger('RewardTrainerOptions.batchSize', options.batchSize ?? 8, 1),
-      margin: checkNumber('RewardTrainerOptions.margin', options.margin ?? 0),
-      centerRewardsCoef: checkNumber('RewardTrainerOptions.centerRewardsCoef', options.centerRewardsCoef ?? 0, { ge: 0 }),
-      appendEos: options.appendEos ?? true,
-      truncatePrompt,
-      maxGradNorm: checkNumber('RewardTrainerOptions.maxGradNorm', options.maxGradNorm ?? 1, { gt: 0 }),
-    };
+    const { learningRate: lr, warmupSteps, decaySteps, weightDecay } = this.o;
     this.schedule = warmupCosineSchedule({ peak: lr, warmupSteps, totalSteps: decaySteps, minLr: lr / 10 });
-    this.opt = new AdamW(this.model.trainableVariables, { learningRate: lr, weightDecay: options.weightDecay ?? 0 });
-    this.rng = new Rng(options.seed ?? 0);
-    this.logger = options.logger ?? silentLogger;
+    this.opt = new AdamW(this.model.trainableVariables, { learningRate: lr, weightDecay });
+    this.rng = new Rng(this.o.seed);
+    this.logger = this.o.logger;
+    this.parallel = new DataParallel({
+      param: 'RewardTrainerOptions.workers', workers: this.o.workers, batchRows: this.o.batchSize, model: { kind: 'reward', model: this.model },
+      opt: this.opt, optimizerOptions: { learningRate: lr, weightDecay }, checkReplicas: this.o.checkReplicas, logger: this.logger,
+    });
   }
 
   /** Steps taken so far. */
@@ -143,9 +107,25 @@ export class RewardTrainer {
     return this.stepCount;
   }
 
-  /** Frees the optimizer state (Adam moments); the model is the caller's. */
+  /** Frees the optimizer state (Adam moments) and ends the worker threads; the model is the caller's. */
   dispose(): void {
     this.opt.dispose();
+    void this.parallel.dispose();
+  }
+
+  /** Live tensors and heap of each worker thread (empty when training in-process, before the first step, or after `dispose`). */
+  async workerMemory(): Promise<WorkerMemory[]> {
+    return this.parallel.workerMemory();
+  }
+
+  /** The batch split into one shard of whole prompt groups per replica (the pool path's loss). */
+  private shards(batch: EncodedGroup[], n: number) {
+    const prompts = batch.flatMap((g) => g.responses.map(() => g.prompt));
+    const responses = batch.flatMap((g) => g.responses);
+    const rows = promptResponseBatch(prompts, responses, this.tokenizer.padId);
+    const groups = batch.map((g) => ({ rows: g.responses.length, pairs: g.pairs }));
+    const seed = dropoutSeed(this.model.config.dropout, this.rng);
+    return rewardShards(rows, groups, n, { margin: this.o.margin, centerCoef: this.o.centerRewardsCoef, seed });
   }
 
   /** Tokenizes groups, enforcing the context length (error or left truncation of the prompt). */
@@ -238,20 +218,25 @@ export class RewardTrainer {
     const groups = this.encode(groupComparisons(data));
     const history: RewardStepStats[] = [];
     const total = epochs * Math.ceil(groups.length / this.o.batchSize);
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      for (const batch of this.batches(groups, true)) {
-        const lr = this.schedule(this.stepCount);
-        const r = await optimizerStep(this.opt, () => {
-          const f = this.forward(batch, true);
-          return { loss: f.loss, metrics: { d: f.d, s: f.s } };
-        }, { maxGradNorm: this.o.maxGradNorm, learningRate: lr, where: `RewardTrainer step ${this.stepCount + 1}` });
-        this.stepCount++;
-        const stats: RewardStepStats = { ...RewardTrainer.stats(r.loss, r.metrics.d ?? [], r.metrics.s ?? []), step: this.stepCount, epoch, lr, gradNorm: r.gradNorm };
-        history.push(stats);
-        this.logger.log('info', 'reward step', { ...stats });
-        this.logger.progress?.({ task: 'reward', done: history.length, total, unit: 'step', info: { loss: stats.loss, acc: stats.accuracy } });
-        await options.onStep?.(stats);
+    await this.parallel.begin(); // starts the worker replicas (first call) or resyncs them
+    try {
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        for (const batch of this.batches(groups, true)) {
+          const lr = this.schedule(this.stepCount);
+          const r = await this.parallel.step(() => {
+            const f = this.forward(batch, true);
+            return { loss: f.loss, metrics: { d: f.d, s: f.s } };
+          }, (n) => this.shards(batch, n), { maxGradNorm: this.o.maxGradNorm, learningRate: lr, where: `RewardTrainer step ${this.stepCount + 1}` });
+          this.stepCount++;
+          const stats: RewardStepStats = { ...RewardTrainer.stats(r.loss, r.metrics.d ?? [], r.metrics.s ?? []), step: this.stepCount, epoch, lr, gradNorm: r.gradNorm };
+          history.push(stats);
+          this.logger.log('info', 'reward step', { ...stats });
+          this.logger.progress?.({ task: 'reward', done: history.length, total, unit: 'step', info: { loss: stats.loss, acc: stats.accuracy } });
+          await options.onStep?.(stats);
+        }
       }
+    } finally {
+      this.parallel.end();
     }
     return history;
   }

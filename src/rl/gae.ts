@@ -6,7 +6,8 @@
 import { tf } from '../tf';
 import type { ConfigError, InputError } from '../errors';
 import type { perTokenRewards } from './rewards';
-import { binaryMask, checkNumber, checkRank2, checkSameShape } from './internal';
+import { checkNumber } from '../ops/validate';
+import { binaryMask, checkRank2, checkSameShape } from './internal';
 
 /** Options of {@link gae}. */
 export interface GaeOptions {
@@ -49,8 +50,8 @@ export interface GaeResult {
  * @throws {@link ConfigError} if `gamma` or `lam` is not a number in [0, 1].
  */
 export function gae(rewards: tf.Tensor, values: tf.Tensor, mask: tf.Tensor, options: GaeOptions = {}): GaeResult {
-  const gamma = checkNumber('GaeOptions.gamma', options.gamma ?? 1, { min: 0, max: 1 });
-  const lam = checkNumber('GaeOptions.lam', options.lam ?? 0.95, { min: 0, max: 1 });
+  const gamma = checkNumber('GaeOptions.gamma', options.gamma ?? 1, { ge: 0, le: 1 });
+  const lam = checkNumber('GaeOptions.lam', options.lam ?? 0.95, { ge: 0, le: 1 });
   checkRank2('rewards', rewards);
   checkSameShape('values', values, 'rewards', rewards);
   checkSameShape('mask', mask, 'rewards', rewards);

@@ -1,11 +1,11 @@
 /**
- * Helpers shared by the functional PPO core: argument checks, mask normalisation and a gradient stop.
- * Not part of the public API.
+ * Helpers shared by the functional RL core: tensor argument checks, mask normalisation and a gradient
+ * stop (number checks live in `ops/validate`). Not part of the public API.
  * @internal
  * @module
  */
 import { tf } from '../tf';
-import { ConfigError, InputError } from '../errors';
+import { InputError } from '../errors';
 
 /**
  * Throws {@link InputError} unless `x` is a tensor.
@@ -47,36 +47,6 @@ export function checkSameShape(name: string, x: unknown, refName: string, ref: t
 export function checkRank2(name: string, x: unknown): asserts x is tf.Tensor2D {
   checkTensor(name, x);
   if (x.rank !== 2) throw new InputError(name, x.shape, 'must be a rank-2 tensor [B, T]');
-}
-
-/** Bounds accepted by {@link checkNumber}. @internal */
-export interface NumberBounds {
-  /** Lower bound; no bound when undefined. */
-  min?: number;
-  /** Whether the lower bound itself is excluded. Default false. */
-  minOpen?: boolean;
-  /** Upper bound (inclusive); no bound when undefined. */
-  max?: number;
-}
-
-/**
- * Returns `v` if it is a finite number inside the bounds, else throws {@link ConfigError}.
- * @param param - option name used in the error.
- * @param v - the value to check.
- * @param b - the bounds.
- * @internal
- */
-export function checkNumber(param: string, v: unknown, b: NumberBounds = {}): number {
-  const ok =
-    typeof v === 'number' &&
-    Number.isFinite(v) &&
-    (b.min === undefined || (b.minOpen === true ? v > b.min : v >= b.min)) &&
-    (b.max === undefined || v <= b.max);
-  if (ok) return v as number;
-  const parts: string[] = [];
-  if (b.min !== undefined) parts.push(`${b.minOpen === true ? '>' : '>='} ${b.min}`);
-  if (b.max !== undefined) parts.push(`<= ${b.max}`);
-  throw new ConfigError(param, v, `must be a finite number${parts.length ? ` ${parts.join(' and ')}` : ''}`);
 }
 
 /**

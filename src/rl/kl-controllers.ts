@@ -5,7 +5,7 @@
  * @module
  */
 import { ConfigError, InputError } from '../errors';
-import { checkNumber } from './internal';
+import { checkNumber } from '../ops/validate';
 
 /** Serialisable state of a {@link KLController}, from `getState()`, for `setState()`. */
 export interface KLControllerState {
@@ -53,7 +53,7 @@ export class FixedKLController implements KLController {
    * @throws {@link ConfigError} if `klCoef` is not a finite number >= 0.
    */
   constructor(klCoef: number) {
-    this.beta = checkNumber('klCoef', klCoef, { min: 0 });
+    this.beta = checkNumber('klCoef', klCoef, { ge: 0 });
   }
 
   /** The coefficient given to the constructor (or restored by `setState`). */
@@ -113,12 +113,9 @@ export class AdaptiveKLController implements KLController {
     if (options === null || typeof options !== 'object') {
       throw new ConfigError('AdaptiveKLControllerOptions', options, 'must be an object');
     }
-    this.beta = checkNumber('AdaptiveKLControllerOptions.initKlCoef', options.initKlCoef, { min: 0, minOpen: true });
-    this.target = checkNumber('AdaptiveKLControllerOptions.target', options.target ?? 6, { min: 0, minOpen: true });
-    this.horizon = checkNumber('AdaptiveKLControllerOptions.horizon', options.horizon ?? 10000, {
-      min: 0,
-      minOpen: true,
-    });
+    this.beta = checkNumber('AdaptiveKLControllerOptions.initKlCoef', options.initKlCoef, { gt: 0 });
+    this.target = checkNumber('AdaptiveKLControllerOptions.target', options.target ?? 6, { gt: 0 });
+    this.horizon = checkNumber('AdaptiveKLControllerOptions.horizon', options.horizon ?? 10000, { gt: 0 });
   }
 
   /** The current coefficient beta. */

@@ -6,7 +6,6 @@
 import { tf } from '../tf';
 import { ConfigError } from '../errors';
 import type { InputError } from '../errors';
-import type { perTokenRewards } from './rewards';
 import { checkSameShape, checkTensor } from './internal';
 
 /**
@@ -22,7 +21,7 @@ export type KlEstimator = 'k1' | 'k2' | 'k3';
  * Per-token KL penalty estimate between the policy and the reference, for tokens sampled from the
  * policy: see {@link KlEstimator}. The recipe's `objective/kl` is `mean_b sum_t` of this over real
  * tokens. `k3` is computed as `expm1(logr) - logr` and clamped at 0, so float rounding never makes
- * it negative. Elementwise and differentiable; mask the result yourself (e.g. {@link perTokenRewards}
+ * it negative. Elementwise and differentiable; mask the result yourself (e.g. `perTokenRewards`
  * ignores padded positions).
  *
  * @param logProbs - log-probabilities of the sampled tokens under the policy, any shape (typically `[B, T]`).

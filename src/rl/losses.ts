@@ -12,7 +12,8 @@ import { tf } from '../tf';
 import { InputError } from '../errors';
 import type { ConfigError } from '../errors';
 import type { gae } from './gae';
-import { binaryMask, checkNumber, checkSameShape, checkTensor, stopGradient, zeroPadding } from './internal';
+import { checkNumber } from '../ops/validate';
+import { binaryMask, checkSameShape, checkTensor, stopGradient, zeroPadding } from './internal';
 import { maskedMean } from './masked';
 
 /** Arguments of {@link ppoPolicyLoss}. */
@@ -63,7 +64,7 @@ export interface PpoPolicyLossResult {
  * @throws {@link ConfigError} if `clipRange` is not a finite number > 0.
  */
 export function ppoPolicyLoss(args: PpoPolicyLossArgs): PpoPolicyLossResult {
-  const eps = checkNumber('PpoPolicyLossArgs.clipRange', args.clipRange ?? 0.2, { min: 0, minOpen: true });
+  const eps = checkNumber('PpoPolicyLossArgs.clipRange', args.clipRange ?? 0.2, { gt: 0 });
   const { logProbs, oldLogProbs, advantages, mask } = args;
   checkTensor('logProbs', logProbs);
   checkSameShape('oldLogProbs', oldLogProbs, 'logProbs', logProbs);
@@ -124,7 +125,7 @@ export interface PpoValueLossResult {
  * @throws {@link ConfigError} if `clipRangeValue` is not a finite number > 0.
  */
 export function ppoValueLoss(args: PpoValueLossArgs): PpoValueLossResult {
-  const eps = checkNumber('PpoValueLossArgs.clipRangeValue', args.clipRangeValue ?? 0.2, { min: 0, minOpen: true });
+  const eps = checkNumber('PpoValueLossArgs.clipRangeValue', args.clipRangeValue ?? 0.2, { gt: 0 });
   const { values, oldValues, returns, mask } = args;
   checkTensor('values', values);
   checkSameShape('oldValues', oldValues, 'values', values);

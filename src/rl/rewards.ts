@@ -6,7 +6,8 @@ import { tf } from '../tf';
 import { InputError } from '../errors';
 import type { ConfigError } from '../errors';
 import type { klPenalty } from './kl';
-import { binaryMask, checkNumber, checkRank2, checkSameShape, checkTensor, zeroPadding } from './internal';
+import { checkNumber } from '../ops/validate';
+import { binaryMask, checkRank2, checkSameShape, checkTensor, zeroPadding } from './internal';
 
 /** Arguments of {@link perTokenRewards}. */
 export interface PerTokenRewardsArgs {
@@ -32,7 +33,7 @@ export interface PerTokenRewardsArgs {
  * @throws {@link ConfigError} if `klCoef` is not a finite number >= 0.
  */
 export function perTokenRewards(args: PerTokenRewardsArgs): tf.Tensor2D {
-  const klCoef = checkNumber('klCoef', args.klCoef, { min: 0 });
+  const klCoef = checkNumber('klCoef', args.klCoef, { ge: 0 });
   const { scores, kl, mask } = args;
   checkRank2('kl', kl);
   checkSameShape('mask', mask, 'kl', kl);

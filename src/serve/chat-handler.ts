@@ -12,7 +12,10 @@ import type { TransformerPolicy } from '../models/policy';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import type { ChatRequest } from './chat-request';
 import { complete, type CompletionResult } from './completion';
-import { ApiError, sendJson, type SerialQueue } from './http-util';
+import { ApiError, sendJson } from '../http/local-server';
+import type { SerialQueue } from './queue';
+import type { Moderator } from '../moderation/types';
+import { moderateConversation, refuseFlagged } from './moderation-handler';
 
 /** What the handler needs from the server. */
 export interface CompletionContext {
@@ -32,6 +35,8 @@ export interface CompletionContext {
   drawSeed: () => number | undefined;
   /** One request at a time. */
   queue: SerialQueue;
+  /** Checks the last user message before generating; absent: no check. */
+  moderation?: Moderator;
 }
 
 let counter = 0;
@@ -120,6 +125,8 @@ async function whole(ctx: CompletionContext, r: ChatRequest, res: ServerResponse
 
 /** Answers one validated request (queued behind the requests before it). */
 export async function handleCompletion(ctx: CompletionContext, r: ChatRequest, res: ServerResponse): Promise<void> {
+  const verdict = ctx.moderation === undefined ? undefined : await moderateConversation(ctx.moderation, r.messages);
+  if (verdict !== undefined) return refuseFlagged(r, res, ctx.model, completionId(), verdict, ctx.logger);
   const { promptIds, maxTokens } = plan(ctx, r);
   await ctx.queue.run(async () => {
     if (res.destroyed) return;

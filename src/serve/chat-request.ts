@@ -5,7 +5,8 @@
  * @module
  */
 import type { ChatMessage } from '../data/types';
-import { ApiError } from './http-util';
+import { previewValue } from '../errors';
+import { ApiError } from '../http/local-server';
 
 /** A validated chat-completions request. */
 export interface ChatRequest {
@@ -29,7 +30,8 @@ export interface ChatRequest {
   n: number;
 }
 
-const ROLES: Record<string, ChatMessage['role']> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant' };
+/** Accepted roles (a Map, so `"constructor"` or `"__proto__"` never reach `Object.prototype`). */
+const ROLES: ReadonlyMap<string, ChatMessage['role']> = new Map([['system', 'system'], ['developer', 'system'], ['user', 'user'], ['assistant', 'assistant']]);
 
 function bad(param: string, message: string): ApiError {
   return new ApiError(400, message, 'invalid_request_error', param);
@@ -54,8 +56,8 @@ function parseMessages(value: unknown): ChatMessage[] {
     const where = `messages[${i}]`;
     if (typeof m !== 'object' || m === null || Array.isArray(m)) throw bad(where, `${where} must be an object { role, content }`);
     const { role, content } = m as { role?: unknown; content?: unknown };
-    const mapped = typeof role === 'string' ? ROLES[role] : undefined;
-    if (mapped === undefined) throw bad(`${where}.role`, `${where}.role = ${JSON.stringify(role)} is not supported; use "system", "developer", "user" or "assistant"`);
+    const mapped = typeof role === 'string' ? ROLES.get(role) : undefined;
+    if (mapped === undefined) throw bad(`${where}.role`, `${where}.role = ${previewValue(role)} is not supported; use "system", "developer", "user" or "assistant"`);
     return { role: mapped, content: messageContent(content, where) };
   });
 }
@@ -64,7 +66,7 @@ function optionalInteger(body: Record<string, unknown>, key: string, min: number
   const v = body[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw bad(key, `${key} = ${JSON.stringify(v)} must be an integer in [${min}, ${max}]`);
+    throw bad(key, `${key} = ${previewValue(v)} must be an integer in [${min}, ${max}]`);
   }
   return v;
 }
@@ -72,7 +74,7 @@ function optionalInteger(body: Record<string, unknown>, key: string, min: number
 function optionalNumber(body: Record<string, unknown>, key: string, ok: (v: number) => boolean, range: string, fallback: number): number {
   const v = body[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw bad(key, `${key} = ${JSON.stringify(v)} must be a number in ${range}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw bad(key, `${key} = ${previewValue(v)} must be a number in ${range}`);
   return v;
 }
 
@@ -106,9 +108,9 @@ function refuseUnsupported(body: Record<string, unknown>): void {
 export function parseChatRequest(body: unknown, model: string, maxN: number): ChatRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('', 'request body must be a JSON object');
   const b = body as Record<string, unknown>;
-  if (typeof b.model !== 'string') throw bad('model', 'model must be a string (this server serves ' + JSON.stringify(model) + ')');
+  if (typeof b.model !== 'string') throw bad('model', `model = ${previewValue(b.model)} must be a string (this server serves ${JSON.stringify(model)})`);
   if (b.model !== model) {
-    throw new ApiError(404, `The model ${JSON.stringify(b.model)} does not exist; this server serves ${JSON.stringify(model)}`, 'invalid_request_error', 'model', 'model_not_found');
+    throw new ApiError(404, `The model ${previewValue(b.model)} does not exist; this server serves ${JSON.stringify(model)}`, 'invalid_request_error', 'model', 'model_not_found');
   }
   refuseUnsupported(b);
   const options = b.stream_options as { include_usage?: unknown } | undefined | null;

@@ -4,16 +4,19 @@
  * Node only: `node:http` is imported when the function is called.
  * @module
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { TransformerPolicy } from '../models/policy';
 import { Rng } from '../ops/random';
 import type { Tokenizer } from '../tokenizers/tokenizer';
-import { checkInteger } from '../train/validate';
+import { checkInteger } from '../ops/validate';
 import { parseChatRequest } from './chat-request';
 import { handleCompletion, type CompletionContext } from './chat-handler';
-import { ApiError, errorBody, parseJsonBody, readBody, sameSecret, sendJson, SerialQueue } from './http-util';
+import { ApiError, checkAddress, listenLocal, readJsonBody, sameSecret, sendJson } from '../http/local-server';
+import { SerialQueue } from './queue';
+import { checkModerator, type Moderator } from '../moderation/types';
+import { handleModerations } from './moderation-handler';
 
 /** Options of {@link servePolicy}. */
 export interface ServePolicyOptions {
@@ -23,8 +26,15 @@ export interface ServePolicyOptions {
   tokenizer: Tokenizer;
   /** TCP port; `0` picks a free one (read it from the result). Default `0`. */
   port?: number;
-  /** Interface to listen on. Default `'127.0.0.1'` (this machine only). */
+  /** Interface to listen on. Default `'127.0.0.1'` (this machine only); any other address logs a warning. */
   host?: string;
+  /**
+   * Host names accepted in the `Host` header besides 127.0.0.1, localhost, [::1] and `host` itself
+   * (others get 403, which stops DNS rebinding); `['*']` accepts any, e.g. behind a reverse proxy. Default `[]`.
+   */
+  allowedHosts?: string[];
+  /** Most requests that may wait behind the one being answered; more get 503 with `Retry-After`. Default `16`. */
+  maxQueue?: number;
   /** Model name clients must send, listed by `GET /v1/models`. Default `'tfjs-rlhf'`. */
   model?: string;
   /** When set, every request must carry `Authorization: Bearer <apiKey>` (else 401). Default: none. */
@@ -41,6 +51,13 @@ export interface ServePolicyOptions {
   seed?: number;
   /** Receives one `info` record per completion and `error` records for failures. Default: silent. */
   logger?: Logger;
+  /**
+   * Checks the last user message of each chat request before generating: a flagged one gets no
+   * generation, but an empty assistant message with `finish_reason: "content_filter"` (streaming too)
+   * and a `warn` log record; a moderator that throws fails the request (500) without generating. Also
+   * serves `POST /v1/moderations`. Default: none (no check, no endpoint).
+   */
+  moderation?: Moderator;
 }
 
 /** A running server, returned by {@link servePolicy}. */
@@ -64,18 +81,21 @@ function resolveOptions(o: ServePolicyOptions) {
   const model = o.model ?? 'tfjs-rlhf';
   if (typeof model !== 'string' || model === '') throw new ConfigError('model', model, 'must be a non-empty string');
   if (o.apiKey !== undefined && (typeof o.apiKey !== 'string' || o.apiKey === '')) throw new ConfigError('apiKey', o.apiKey, 'must be a non-empty string');
-  const port = o.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('port', port, 'must be an integer in [0, 65535]');
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new ConfigError('seed', o.seed, 'must be an integer');
   return {
     model,
-    port,
-    host: o.host ?? '127.0.0.1',
+    address: checkAddress(o),
+    maxQueue: checkInteger('maxQueue', o.maxQueue ?? 16, 0),
     maxNewTokens: checkInteger('maxNewTokens', o.maxNewTokens ?? 128, 1),
     maxBodyBytes: checkInteger('maxBodyBytes', o.maxBodyBytes ?? 1 << 20, 1),
     maxChoices: checkInteger('maxChoices', o.maxChoices ?? 4, 1),
     chunkTokens: checkInteger('chunkTokens', o.chunkTokens ?? 16, 1),
   };
+}
+
+/** Sends an {@link ApiError} as an OpenAI error object `{ error: { message, type, param, code } }`. */
+function sendError(res: ServerResponse, e: ApiError): void {
+  sendJson(res, e.status, { error: { message: e.message, type: e.type, param: e.param, code: e.code } }, e.headers);
 }
 
 function modelCard(model: string, created: number) {
@@ -87,13 +107,17 @@ function modelCard(model: string, created: number) {
  * - `POST /v1/chat/completions`: `{ model, messages, max_tokens | max_completion_tokens, temperature,
  *   top_p, stop, stream, stream_options, seed, n }` → a `chat.completion` object, or with
  *   `stream: true` server-sent `chat.completion.chunk` events ending in `data: [DONE]`;
- * - `GET /v1/models` and `GET /v1/models/{model}`.
+ * - `GET /v1/models` and `GET /v1/models/{model}`;
+ * - with `moderation`: `POST /v1/moderations` (`{ input }` -> `{ results: [{ flagged, categories, category_scores }] }`),
+ *   and flagged chat requests answered with `finish_reason: "content_filter"` without generating.
  *
  * Messages are rendered with the library's chat template (`tokenizeChatPrompt`); a reply ends at EOS,
  * at the next turn header (`<|user|>` ...), at a stop string, or at the token limit. Requests are
  * served one at a time, in arrival order (tfjs runs one thing at a time anyway). Invalid requests
  * get an OpenAI-style error object `{ error: { message, type, param, code } }` with status 400
- * (404 for an unknown model or path, 401 for a missing key, 413 for an oversized body).
+ * (404 for an unknown model or path, 401 for a missing key, 413 for an oversized body, 415 for a body
+ * that is not `Content-Type: application/json`, 403 for a `Host` header that is not this machine or in
+ * `allowedHosts`, 503 with `Retry-After` when `maxQueue` requests already wait).
  * @param options - See {@link ServePolicyOptions}; validated here ({@link ConfigError}).
  * @returns The running server; call `close()` when done.
  * @example
@@ -110,7 +134,8 @@ export async function servePolicy(options: ServePolicyOptions): Promise<PolicySe
   const created = Math.floor(Date.now() / 1000);
   const ctx: CompletionContext = {
     policy: options.policy, tokenizer: options.tokenizer, model: o.model, maxNewTokens: o.maxNewTokens,
-    chunkTokens: o.chunkTokens, logger, drawSeed: () => rng?.nextUint32(), queue: new SerialQueue(),
+    chunkTokens: o.chunkTokens, logger, drawSeed: () => rng?.nextUint32(), queue: new SerialQueue(o.maxQueue),
+    ...(options.moderation === undefined ? {} : { moderation: checkModerator('moderation', options.moderation) }),
   };
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] as string;
@@ -122,36 +147,29 @@ export async function servePolicy(options: ServePolicyOptions): Promise<PolicySe
     }
     if (path === '/v1/chat/completions') {
       if (req.method !== 'POST') throw new ApiError(405, `${req.method ?? ''} ${path}: use POST`);
-      const request = parseChatRequest(parseJsonBody(await readBody(req, o.maxBodyBytes)), o.model, o.maxChoices);
+      const request = parseChatRequest(await readJsonBody(req, o.maxBodyBytes), o.model, o.maxChoices);
       await handleCompletion(ctx, request, res);
       return;
+    }
+    if (path === '/v1/moderations' && ctx.moderation !== undefined) {
+      if (req.method !== 'POST') throw new ApiError(405, `${req.method ?? ''} ${path}: use POST`);
+      return handleModerations(ctx.moderation, await readJsonBody(req, o.maxBodyBytes), o.model, res, logger);
     }
     if (path === '/v1/models' && req.method === 'GET') return sendJson(res, 200, { object: 'list', data: [modelCard(o.model, created)] });
     if (path === `/v1/models/${o.model}` && req.method === 'GET') return sendJson(res, 200, modelCard(o.model, created));
     throw new ApiError(404, `${req.method ?? ''} ${path} is not served (try POST /v1/chat/completions or GET /v1/models)`, 'invalid_request_error', null, 'not_found');
   };
-  const http = await import('node:http');
-  const server: Server = http.createServer((req, res) => {
+  const { server, port, url } = await listenLocal(o.address, (req, res) => {
     route(req, res).catch((e: unknown) => {
       const err = e instanceof ApiError ? e : new ApiError(500, 'internal error while generating', 'server_error');
-      if (!(e instanceof ApiError)) logger.log('error', 'servePolicy request failed', { error: String(e) });
+      if (!(e instanceof ApiError)) logger.log('error', 'servePolicy request failed', { error: e instanceof Error ? e.message : 'non-Error thrown' });
       if (res.headersSent) res.end();
-      else sendJson(res, err.status, errorBody(err));
+      else sendError(res, err);
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : o.port;
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
-  logger.log('info', 'servePolicy listening', { url: `http://${host}:${port}`, model: o.model });
+  }, sendError, logger, 'servePolicy');
+  logger.log('info', 'servePolicy listening', { url, model: o.model });
   return {
-    url: `http://${host}:${port}`,
+    url,
     port,
     model: o.model,
     close: () => new Promise<void>((resolve, reject) => {

@@ -11,56 +11,21 @@
  * @module
  */
 import { tf } from '../tf';
-import { ConfigError, InputError } from '../errors';
+import { InputError } from '../errors';
 import type { Logger } from '../logging/logger';
-import { silentLogger } from '../logging/logger';
 import { Rng, type RngState } from '../ops/random';
 import { AdamW, type AdamWState } from '../optim/adamw';
 import { warmupCosineSchedule, type LRSchedule } from '../optim/schedule';
 import type { TransformerPolicy } from '../models/policy';
 import type { Tokenizer } from '../tokenizers/tokenizer';
-import { optimizerStep } from '../train/step';
-import { checkInteger, checkNumber } from '../train/validate';
+import { DataParallel, dropoutSeed, sftShards } from '../parallel/data-parallel';
+import type { WorkerMemory } from '../parallel/protocol';
+import { checkInteger } from '../ops/validate';
 import { sftBatch, type SFTBatch } from './batch';
 import { prepareSequences, type SFTInput, type SFTSequence, type TruncatePrompt } from './examples';
+import { resolveSFTOptions, type SFTTrainerOptions } from './options';
 
-/** Options of {@link SFTTrainer}. */
-export interface SFTTrainerOptions {
-  /** The model to fine-tune (updated in place). Required. */
-  policy: TransformerPolicy;
-  /** Encodes text examples; its `eosId` ends every completion, `padId` fills batches. Required. */
-  tokenizer: Tokenizer;
-  /** Peak learning rate. Default `1e-3`. */
-  learningRate?: number;
-  /** Examples per step. Default `8`. */
-  batchSize?: number;
-  /** Linear warmup steps. Default `10`. */
-  warmupSteps?: number;
-  /** Steps over which the cosine decays to `minLearningRate`. Default: the total steps of the first `train` call. */
-  decaySteps?: number;
-  /** Floor of the cosine schedule. Default `learningRate / 10`. */
-  minLearningRate?: number;
-  /** Decoupled weight decay, applied to matrices only. Default `0`. */
-  weightDecay?: number;
-  /** Adam beta1. Default `0.9`. */
-  beta1?: number;
-  /** Adam beta2. Default `0.999`. */
-  beta2?: number;
-  /** Adam epsilon (PyTorch placement). Default `1e-8`. */
-  adamEpsilon?: number;
-  /** Clip the global gradient norm to this. Default `1.0`. */
-  maxGradNorm?: number;
-  /**
-   * An example longer than `contextLength`: `'error'` throws an {@link InputError} naming it and its
-   * token counts; `'left'` drops prompt tokens from the left (keeping at least one) and throws only
-   * if the completion and EOS alone do not fit. Default `'error'`.
-   */
-  truncatePrompt?: TruncatePrompt;
-  /** Seed of the shuffling and dropout. Default `0`. */
-  seed?: number;
-  /** Receives progress messages (and a warning when prompts are truncated). Default: silent. */
-  logger?: Logger;
-}
+export type { SFTTrainerOptions } from './options';
 
 /** One entry of the training history. */
 export interface SFTStepStats {
@@ -134,41 +99,29 @@ export class SFTTrainer {
   private readonly minLr: number;
   private decaySteps: number | undefined;
   private schedule: LRSchedule | undefined;
+  private readonly parallel: DataParallel;
   private stepCount = 0;
 
-  /** Validates options (throws {@link ConfigError} naming the option) and creates the optimizer. */
+  /** Validates options with {@link resolveSFTOptions} (throws a `ConfigError` naming the option) and creates the optimizer. */
   constructor(options: SFTTrainerOptions) {
-    const { policy, tokenizer } = options;
-    if (policy === undefined) throw new ConfigError('SFTTrainerOptions.policy', policy, 'is required');
-    if (tokenizer === undefined) throw new ConfigError('SFTTrainerOptions.tokenizer', tokenizer, 'is required');
-    if (!(tokenizer.vocabSize <= policy.config.vocabSize)) {
-      throw new ConfigError('SFTTrainerOptions.tokenizer', tokenizer.vocabSize, `vocabSize must be <= the policy's vocabSize ${policy.config.vocabSize}`);
-    }
-    this.policy = policy;
-    this.tokenizer = tokenizer;
-    const lr = checkNumber('SFTTrainerOptions.learningRate', options.learningRate ?? 1e-3, { gt: 0 });
-    this.peakLr = lr;
-    this.batchSize = checkInteger('SFTTrainerOptions.batchSize', options.batchSize ?? 8, 1);
-    this.warmupSteps = checkInteger('SFTTrainerOptions.warmupSteps', options.warmupSteps ?? 10, 0);
-    this.minLr = checkNumber('SFTTrainerOptions.minLearningRate', options.minLearningRate ?? lr / 10, { ge: 0, le: lr });
-    if (options.decaySteps !== undefined) {
-      this.setDecaySteps(checkInteger('SFTTrainerOptions.decaySteps', options.decaySteps, Math.max(1, this.warmupSteps)));
-    }
-    this.maxGradNorm = checkNumber('SFTTrainerOptions.maxGradNorm', options.maxGradNorm ?? 1, { gt: 0 });
-    const truncate = options.truncatePrompt ?? 'error';
-    if (truncate !== 'error' && truncate !== 'left') {
-      throw new ConfigError('SFTTrainerOptions.truncatePrompt', truncate, "must be 'error' or 'left'");
-    }
-    this.truncatePrompt = truncate;
-    this.opt = new AdamW(policy.trainableVariables, {
-      learningRate: lr,
-      weightDecay: checkNumber('SFTTrainerOptions.weightDecay', options.weightDecay ?? 0, { ge: 0 }),
-      beta1: checkNumber('SFTTrainerOptions.beta1', options.beta1 ?? 0.9, { ge: 0, lt: 1 }),
-      beta2: checkNumber('SFTTrainerOptions.beta2', options.beta2 ?? 0.999, { ge: 0, lt: 1 }),
-      epsilon: checkNumber('SFTTrainerOptions.adamEpsilon', options.adamEpsilon ?? 1e-8, { gt: 0 }),
+    const o = resolveSFTOptions(options);
+    this.policy = options.policy;
+    this.tokenizer = options.tokenizer;
+    this.peakLr = o.learningRate;
+    this.batchSize = o.batchSize;
+    this.warmupSteps = o.warmupSteps;
+    this.minLr = o.minLearningRate;
+    if (o.decaySteps !== undefined) this.setDecaySteps(o.decaySteps);
+    this.maxGradNorm = o.maxGradNorm;
+    this.truncatePrompt = o.truncatePrompt;
+    const adam = { learningRate: o.learningRate, weightDecay: o.weightDecay, beta1: o.beta1, beta2: o.beta2, epsilon: o.adamEpsilon };
+    this.opt = new AdamW(this.policy.trainableVariables, adam);
+    this.rng = new Rng(o.seed);
+    this.logger = o.logger;
+    this.parallel = new DataParallel({
+      param: 'SFTTrainerOptions.workers', workers: o.workers, batchRows: o.batchSize, model: { kind: 'policy', policy: this.policy },
+      opt: this.opt, optimizerOptions: adam, checkReplicas: o.checkReplicas, logger: o.logger,
     });
-    this.rng = new Rng(checkInteger('SFTTrainerOptions.seed', options.seed ?? 0, Number.MIN_SAFE_INTEGER));
-    this.logger = options.logger ?? silentLogger;
   }
 
   /** Steps taken so far. */
@@ -197,7 +150,7 @@ export class SFTTrainer {
    * `batchSize`; returns the per-step history. All examples are checked before the first step.
    * @throws An {@link InputError} naming the example that is invalid or does not fit the context.
    * @throws A `NonFiniteError` if a loss or gradient norm is not finite (that update is not applied).
-   * @throws A {@link ConfigError} if `epochs` is not an integer >= 1.
+   * @throws A `ConfigError` if `epochs` is not an integer >= 1.
    */
   async train(examples: readonly SFTInput[], options: SFTTrainOptions = {}): Promise<SFTStepStats[]> {
     const epochs = checkInteger('epochs', options.epochs ?? 1, 1);
@@ -205,16 +158,21 @@ export class SFTTrainer {
     const perEpoch = Math.ceil(seqs.length / this.batchSize);
     if (this.schedule === undefined) this.setDecaySteps(Math.max(1, this.warmupSteps, this.stepCount + epochs * perEpoch));
     const history: SFTStepStats[] = [];
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const order = this.rng.shuffle(seqs.map((_, i) => i));
-      for (let s = 0; s < order.length; s += this.batchSize) {
-        const rows = order.slice(s, s + this.batchSize).map((i) => seqs[i] as SFTSequence);
-        const stats = await this.runStep(sftBatch(rows, this.tokenizer.padId), epoch);
-        history.push(stats);
-        this.logger.log('info', 'sft step', { ...stats });
-        this.logger.progress?.({ task: 'sft', done: history.length, total: epochs * perEpoch, unit: 'step', info: { loss: stats.loss } });
-        await options.onStep?.(stats);
+    await this.parallel.begin(); // starts the worker replicas (first call) or resyncs them
+    try {
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        const order = this.rng.shuffle(seqs.map((_, i) => i));
+        for (let s = 0; s < order.length; s += this.batchSize) {
+          const rows = order.slice(s, s + this.batchSize).map((i) => seqs[i] as SFTSequence);
+          const stats = await this.runStep(sftBatch(rows, this.tokenizer.padId), epoch);
+          history.push(stats);
+          this.logger.log('info', 'sft step', { ...stats });
+          this.logger.progress?.({ task: 'sft', done: history.length, total: epochs * perEpoch, unit: 'step', info: { loss: stats.loss } });
+          await options.onStep?.(stats);
+        }
       }
+    } finally {
+      this.parallel.end();
     }
     return history;
   }
@@ -223,7 +181,8 @@ export class SFTTrainer {
   private async runStep(b: SFTBatch, epoch: number): Promise<SFTStepStats> {
     const lr = (this.schedule as LRSchedule)(this.stepCount);
     const t0 = performance.now();
-    const r = await optimizerStep(this.opt, () => ({ loss: tf.div(this.nllSum(b, true), b.tokens) as tf.Scalar }), {
+    const shards = (n: number) => sftShards(b.batch, b.lossMask, b.tokens, n, dropoutSeed(this.policy.config.dropout, this.rng));
+    const r = await this.parallel.step(() => ({ loss: tf.div(this.nllSum(b, true), b.tokens) as tf.Scalar }), shards, {
       maxGradNorm: this.maxGradNorm, learningRate: lr, where: `SFTTrainer step ${this.stepCount + 1}`,
     });
     this.stepCount++;
@@ -284,8 +243,14 @@ export class SFTTrainer {
     if (decaySteps !== null) this.setDecaySteps(decaySteps); // null: keep this trainer's own (if any)
   }
 
-  /** Frees the optimizer's moments. The trainer cannot train afterwards; the policy is untouched. */
+  /** Frees the optimizer's moments and ends the worker threads. The trainer cannot train afterwards; the policy is untouched. */
   dispose(): void {
     this.opt.dispose();
+    void this.parallel.dispose();
+  }
+
+  /** Live tensors and heap of each worker thread (empty when training in-process, before the first step, or after `dispose`). */
+  async workerMemory(): Promise<WorkerMemory[]> {
+    return this.parallel.workerMemory();
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { InputError } from '../errors';
 import { checkText, checkTokenIds, type DecodeOptions, type Tokenizer } from './tokenizer';
+import { saveTokenizerFiles } from '../hf/tokenizer-files';
 
 const encoder = new TextEncoder();
 // ignoreBOM: keep a leading U+FEFF instead of stripping it, so it round-trips.
@@ -65,6 +66,16 @@ export class ByteTokenizer implements Tokenizer {
    * @param options - See {@link DecodeOptions}.
    * @throws An {@link InputError} naming `ids[i]` for an id that is not an integer in `[0, 259)`.
    */
+  /**
+   * Writes the Hugging Face tokenizer files (tokenizer.json, vocab.json, merges.txt, tokenizer_config.json,
+   * special_tokens_map.json) of an equivalent byte-level BPE: no merges, each byte's id is its value,
+   * `<|eos|>` 256, `<|pad|>` 257, `<|bos|>` 258 as special added tokens, so `transformers` gives the same
+   * ids. `loadTokenizer` reads it back as a `ByteTokenizer`. Atomic as a whole. Node.js only.
+   */
+  async savePretrained(dir: string): Promise<void> {
+    await saveTokenizerFiles(dir, this);
+  }
+
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
     checkTokenIds(ids, this.vocabSize);
     const keepSpecial = options.keepSpecial ?? false;

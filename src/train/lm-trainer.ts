@@ -4,48 +4,19 @@
  * @module
  */
 import { tf } from '../tf';
-import { ConfigError, InputError } from '../errors';
+import { InputError } from '../errors';
 import type { Logger } from '../logging/logger';
-import { silentLogger } from '../logging/logger';
 import { Rng } from '../ops/random';
 import { AdamW } from '../optim/adamw';
 import { warmupCosineSchedule, type LRSchedule } from '../optim/schedule';
 import type { PaddedBatch } from '../models/batch';
 import type { TransformerPolicy } from '../models/policy';
-import { optimizerStep } from './step';
-import { checkNumber, checkInteger } from './validate';
+import { checkInteger } from '../ops/validate';
+import { resolveLMOptions, type LMTrainerOptions } from './options';
+import { DataParallel, dropoutSeed, lmShards } from '../parallel/data-parallel';
+import type { WorkerMemory } from '../parallel/protocol';
 
-/** Options of {@link LMTrainer}. */
-export interface LMTrainerOptions {
-  /** The model to train (updated in place). Required. */
-  policy: TransformerPolicy;
-  /** Peak learning rate. Default `1e-3`. */
-  learningRate?: number;
-  /** Sequences per step. Default `8`. */
-  batchSize?: number;
-  /** Tokens per sequence (inputs; one more token is read for the targets). Default: `contextLength`. */
-  sequenceLength?: number;
-  /** Linear warmup steps. Default `20`. */
-  warmupSteps?: number;
-  /** Steps over which the cosine decays to `minLearningRate` (set it to the planned total). Default `1000`. */
-  decaySteps?: number;
-  /** Floor of the cosine schedule. Default `learningRate / 10`. */
-  minLearningRate?: number;
-  /** Decoupled weight decay, applied to matrices only. Default `0.1`. */
-  weightDecay?: number;
-  /** Adam beta1. Default `0.9`. */
-  beta1?: number;
-  /** Adam beta2. Default `0.95`. */
-  beta2?: number;
-  /** Adam epsilon (PyTorch placement). Default `1e-8`. */
-  adamEpsilon?: number;
-  /** Clip the global gradient norm to this. Default `1.0`. */
-  maxGradNorm?: number;
-  /** Seed of the window sampler and dropout. Default `0`. */
-  seed?: number;
-  /** Receives progress messages. Default: silent. */
-  logger?: Logger;
-}
+export type { LMTrainerOptions } from './options';
 
 /** One entry of the training history. */
 export interface LMStepStats {
@@ -93,33 +64,25 @@ export class LMTrainer {
   private readonly seqLen: number;
   private readonly maxGradNorm: number;
   private readonly logger: Logger;
+  private readonly parallel: DataParallel;
   private stepCount = 0;
 
-  /** Validates options (throws {@link ConfigError}) and creates the optimizer. */
+  /** Validates options with {@link resolveLMOptions} (throws a `ConfigError` naming the option) and creates the optimizer. */
   constructor(options: LMTrainerOptions) {
-    const { policy } = options;
-    if (policy === undefined) throw new ConfigError('LMTrainerOptions.policy', policy, 'is required');
-    this.policy = policy;
-    const lr = checkNumber('LMTrainerOptions.learningRate', options.learningRate ?? 1e-3, { gt: 0 });
-    this.batchSize = checkInteger('LMTrainerOptions.batchSize', options.batchSize ?? 8, 1);
-    this.seqLen = checkInteger('LMTrainerOptions.sequenceLength', options.sequenceLength ?? policy.config.contextLength, 1);
-    if (this.seqLen > policy.config.contextLength) {
-      throw new ConfigError('LMTrainerOptions.sequenceLength', this.seqLen, `must be <= contextLength = ${policy.config.contextLength}`);
-    }
-    const warmupSteps = checkInteger('LMTrainerOptions.warmupSteps', options.warmupSteps ?? 20, 0);
-    const decaySteps = checkInteger('LMTrainerOptions.decaySteps', options.decaySteps ?? 1000, Math.max(1, warmupSteps));
-    const minLr = checkNumber('LMTrainerOptions.minLearningRate', options.minLearningRate ?? lr / 10, { ge: 0, le: lr });
-    this.schedule = warmupCosineSchedule({ peak: lr, warmupSteps, totalSteps: decaySteps, minLr });
-    this.maxGradNorm = checkNumber('LMTrainerOptions.maxGradNorm', options.maxGradNorm ?? 1, { gt: 0 });
-    this.opt = new AdamW(policy.trainableVariables, {
-      learningRate: lr,
-      weightDecay: options.weightDecay ?? 0.1,
-      beta1: options.beta1 ?? 0.9,
-      beta2: options.beta2 ?? 0.95,
-      epsilon: options.adamEpsilon ?? 1e-8,
+    const o = resolveLMOptions(options);
+    this.policy = options.policy;
+    this.batchSize = o.batchSize;
+    this.seqLen = o.sequenceLength;
+    this.schedule = warmupCosineSchedule({ peak: o.learningRate, warmupSteps: o.warmupSteps, totalSteps: o.decaySteps, minLr: o.minLearningRate });
+    this.maxGradNorm = o.maxGradNorm;
+    const adam = { learningRate: o.learningRate, weightDecay: o.weightDecay, beta1: o.beta1, beta2: o.beta2, epsilon: o.adamEpsilon };
+    this.opt = new AdamW(this.policy.trainableVariables, adam);
+    this.rng = new Rng(o.seed);
+    this.logger = o.logger;
+    this.parallel = new DataParallel({
+      param: 'LMTrainerOptions.workers', workers: o.workers, batchRows: o.batchSize, model: { kind: 'policy', policy: this.policy },
+      opt: this.opt, optimizerOptions: adam, checkReplicas: o.checkReplicas, logger: o.logger,
     });
-    this.rng = new Rng(options.seed ?? 0);
-    this.logger = options.logger ?? silentLogger;
   }
 
   /** Steps taken so far. */
@@ -127,9 +90,15 @@ export class LMTrainer {
     return this.stepCount;
   }
 
-  /** Frees the optimizer state (Adam moments); the policy is the caller's. */
+  /** Frees the optimizer state (Adam moments) and ends the worker threads; the policy is the caller's. */
   dispose(): void {
     this.opt.dispose();
+    void this.parallel.dispose();
+  }
+
+  /** Live tensors and heap of each worker thread (empty when training in-process, before the first step, or after `dispose`). */
+  async workerMemory(): Promise<WorkerMemory[]> {
+    return this.parallel.workerMemory();
   }
 
   /** A batch of `batchSize` random windows of `sequenceLength + 1` tokens. */
@@ -160,20 +129,26 @@ export class LMTrainer {
     const steps = checkInteger('steps', options.steps, 1);
     this.checkTokens(tokens);
     const history: LMStepStats[] = [];
-    for (let i = 0; i < steps; i++) {
-      const batch = this.sampleBatch(tokens);
-      const lr = this.schedule(this.stepCount);
-      const t0 = performance.now();
-      const r = await optimizerStep(this.opt, () => ({ loss: this.lossOf(batch, true) }), {
-        maxGradNorm: this.maxGradNorm, learningRate: lr, where: `LMTrainer step ${this.stepCount + 1}`,
-      });
-      this.stepCount++;
-      const dt = (performance.now() - t0) / 1000;
-      const stats: LMStepStats = { step: this.stepCount, loss: r.loss, lr, gradNorm: r.gradNorm, tokensPerSecond: (batch.batch * this.seqLen) / dt };
-      history.push(stats);
-      this.logger.log('info', 'lm step', { ...stats });
-      this.logger.progress?.({ task: 'lm', done: i + 1, total: steps, unit: 'step', info: { loss: stats.loss } });
-      await options.onStep?.(stats);
+    await this.parallel.begin(); // starts the worker replicas (first call) or resyncs them
+    try {
+      for (let i = 0; i < steps; i++) {
+        const batch = this.sampleBatch(tokens);
+        const lr = this.schedule(this.stepCount);
+        const t0 = performance.now();
+        const shards = (n: number) => lmShards(batch, n, dropoutSeed(this.policy.config.dropout, this.rng));
+        const r = await this.parallel.step(() => ({ loss: this.lossOf(batch, true) }), shards, {
+          maxGradNorm: this.maxGradNorm, learningRate: lr, where: `LMTrainer step ${this.stepCount + 1}`,
+        });
+        this.stepCount++;
+        const dt = (performance.now() - t0) / 1000;
+        const stats: LMStepStats = { step: this.stepCount, loss: r.loss, lr, gradNorm: r.gradNorm, tokensPerSecond: (batch.batch * this.seqLen) / dt };
+        history.push(stats);
+        this.logger.log('info', 'lm step', { ...stats });
+        this.logger.progress?.({ task: 'lm', done: i + 1, total: steps, unit: 'step', info: { loss: stats.loss } });
+        await options.onStep?.(stats);
+      }
+    } finally {
+      this.parallel.end();
     }
     return history;
   }

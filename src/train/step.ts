@@ -8,6 +8,7 @@ import { tf } from '../tf';
 import { NonFiniteError } from '../errors';
 import type { AdamW } from '../optim/adamw';
 import { clipByGlobalNorm, globalNorm } from '../optim/clip';
+import { applySparsityMasks } from '../compress/sparsity';
 
 /** Options of {@link optimizerStep}. */
 export interface OptimizerStepOptions {
@@ -66,6 +67,7 @@ export async function optimizerStep(opt: AdamW, lossFn: StepLossFn, o: Optimizer
     if (!Number.isFinite(loss)) throw new NonFiniteError('loss', loss, o.where);
     if (!Number.isFinite(gradNorm)) throw new NonFiniteError('gradient norm', gradNorm, o.where);
     opt.applyGradients(out.grads, o.learningRate);
+    applySparsityMasks(vars); // pruned weights under keepSparsity (src/compress) stay zero
     const values: Record<string, number[]> = {};
     names.forEach((n, i) => { values[n] = Array.from(read[i + 2] ?? []); });
     return { loss, gradNorm, metrics: values };

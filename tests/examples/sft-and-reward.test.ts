@@ -38,7 +38,6 @@ function num(out: string, label: RegExp): number {
 
 describe('examples/sft-and-reward.ts', () => {
   it('runs with QUICK=1: SFT lowers the held-out loss, the reward model trains, checkpoints load back', async () => {
-    const t0 = Date.now();
     // PRETRAINED points at a folder that does not exist, so the example pretrains its own 20-step policy:
     // the run does not depend on whatever .tmp/pretrained-brown holds. OUT_DIR keeps .tmp untouched.
     const out = execFileSync('npx', ['tsx', 'examples/sft-and-reward.ts'], {
@@ -47,7 +46,7 @@ describe('examples/sft-and-reward.ts', () => {
       timeout: 120_000,
       env: { ...process.env, QUICK: '1', PRETRAINED: join(dir, 'none'), OUT_DIR: join(dir, 'out') },
     });
-    expect(Date.now() - t0).toBeLessThan(120_000);
+    // (No timing assertion: execFileSync's timeout already fails a run that hangs; speed is `npm run bench`'s.)
 
     for (const heading of ['== Stage 0: a pretrained policy ==', '== Stage 1: supervised fine-tuning (SFT) ==', '== Stage 2: reward model ==']) {
       expect(out).toContain(heading);
@@ -57,12 +56,13 @@ describe('examples/sft-and-reward.ts', () => {
     expect(Number.isFinite(before) && Number.isFinite(after)).toBe(true);
     expect(after).toBeLessThan(before);
 
-    const acc = num(out, /held-out templated reviews: accuracy ([\d.]+)/);
+    // Training moved the reward model the right way (QUICK=1 on wasm, seeded: training accuracy 0.745,
+    // held-out templated loss 0.833 untrained -> 0.690 trained): it fits the comparisons it was trained on
+    // clearly better than chance, and its held-out loss fell below that of the untrained head.
+    const untrainedLoss = num(out, /held-out templated, untrained head: accuracy [\d.]+ {2}loss ([\d.]+)/);
     const loss = num(out, /held-out templated reviews: accuracy [\d.]+ {2}loss ([\d.]+)/);
-    expect(acc).toBeGreaterThanOrEqual(0);
-    expect(acc).toBeLessThanOrEqual(1);
-    expect(loss).toBeGreaterThan(0);
-    expect(Number.isFinite(num(out, /training records: accuracy ([\d.]+)/))).toBe(true);
+    expect(loss).toBeLessThan(untrainedLoss);
+    expect(num(out, /training records: accuracy ([\d.]+)/)).toBeGreaterThan(0.6);
 
     const gain = num(out, /SFT samples: gain (-?[\d.]+)/);
     const bias = num(out, /SFT samples: gain -?[\d.]+, bias (-?[\d.]+)/);

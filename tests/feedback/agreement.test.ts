@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { agreement, kendallTauB } from '../../src/feedback/agreement';
+import { agreement, kendallTauB } from '../../src/feedback/analysis/agreement';
 import { InputError } from '../../src/errors';
 
 /** Items with K in [2, 6]; each labeller's ranks in [0, K) (ties possible). */

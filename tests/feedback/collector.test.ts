@@ -10,8 +10,8 @@ import { ByteTokenizer } from '../../src/tokenizers/byte';
 import { readAll, readRankings } from '../../src/data/jsonl';
 import { ConfigError, FileFormatError, InputError } from '../../src/errors';
 import type { Logger, ProgressEvent } from '../../src/logging/logger';
-import { PreferenceCollector, promptId, skippedFileOf, type PreferenceCollectorOptions } from '../../src/feedback/collector';
-import { appendDurable, readDurableJsonl } from '../../src/feedback/durable-append';
+import { PreferenceCollector, promptId, skippedFileOf, type PreferenceCollectorOptions } from '../../src/feedback/collect/collector';
+import { appendDurable, readDurableJsonl } from '../../src/feedback/collect/durable-append';
 import type { Judgement, Labeler, LabelRequest } from '../../src/feedback/types';
 import { setupBackend } from '../helpers/backend';
 import { childPrompts } from './fixtures/prompts';
@@ -208,6 +208,11 @@ describe('PreferenceCollector', () => {
     }
     for (const id of reported) expect(saved.has(id), id).toBe(true);
 
+    // The killed session's lock is left behind; its process may take a moment to disappear after
+    // the group's SIGKILL. Once it has, a new session takes the stale lock over.
+    const holder = JSON.parse(readFileSync(`${file}.lock`, 'utf8')) as { pid: number };
+    expect(holder.pid).not.toBe(process.pid);
+    for (let t = 0; t < 100 && alive(holder.pid); t++) await new Promise((r) => setTimeout(r, 50));
     const labeler = new ScriptedLabeler(reverse);
     const summary = await collector(labeler, file).collect(childPrompts(total));
     expect(summary.alreadyDone).toBe(saved.size);
@@ -218,6 +223,20 @@ describe('PreferenceCollector', () => {
     expect(await readAll(readRankings(file))).toHaveLength(total - lines(skippedFileOf(file)).length);
   }, 90_000);
 });
+
+/** Whether `pid` runs and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) [ZX] /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 describe('durable JSONL append', () => {
   it('reads back exactly the complete records after a cut at any byte (property)', async () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tf } from '../../src/tf';
-import { JudgeLabeler } from '../../src/feedback/judge-labeler';
-import { JudgeError } from '../../src/feedback/judge-error';
-import { rankingFromScores } from '../../src/feedback/judge-parse';
+import { JudgeLabeler } from '../../src/feedback/judges/judge-labeler';
+import { JudgeError } from '../../src/feedback/judges/judge-error';
+import { rankingFromScores } from '../../src/feedback/judges/judge-parse';
 import type { LabelRequest } from '../../src/feedback/types';
 import { RewardModel } from '../../src/reward/reward-model';
 import { TransformerPolicy } from '../../src/models/policy';
@@ -90,6 +90,11 @@ describe('JudgeLabeler with a scoring function', () => {
     expect(() => new JudgeLabeler({ judge: () => [], principles: [] })).toThrow(/principles/);
     expect(() => new JudgeLabeler({ judge: () => [], onFailure: 'guess' as never })).toThrow(/onFailure/);
     await expect(new JudgeLabeler({ judge: () => [1] }).label({ id: 'x', prompt: 'p', responses: ['only'] })).rejects.toThrow(InputError);
+    // The shared request check of every labeller (the judge's own drifted copy accepted these).
+    const judge = new JudgeLabeler({ judge: () => [1, 2] });
+    await expect(judge.label({ id: '', prompt: 'p', responses: ['a', 'b'] })).rejects.toThrow(/request\.id/);
+    await expect(judge.label({ id: 'x', prompt: 'p', responses: ['a', 'b'], criteria: ['helpful', 'helpful'] })).rejects.toThrow(/request\.criteria\[1\].*listed twice/);
+    await expect(judge.label({ id: 'x', prompt: 'p', responses: ['a', 'b'], criteria: [''] })).rejects.toThrow(InputError);
   });
 });
 
@@ -229,7 +234,7 @@ describe('JudgeLabeler with an OpenAI-compatible endpoint', () => {
       const direct = await fetch(`${server.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: 'Bearer k2' },
-        body: JSON.stringify({ model: 'tiny-judge', temperature: 0, max_tokens: 24, messages: (await import('../../src/feedback/judge-prompt')).judgeMessages(item.prompt, item.responses, ['Prefer correct answers.'], false) }),
+        body: JSON.stringify({ model: 'tiny-judge', temperature: 0, max_tokens: 24, messages: (await import('../../src/feedback/judges/judge-prompt')).judgeMessages(item.prompt, item.responses, ['Prefer correct answers.'], false) }),
       });
       expect(e.raw).toBe((await direct.json()).choices[0].message.content);
       const skipped = await new JudgeLabeler({ judge: endpoint, principles: ['Prefer correct answers.'], onFailure: 'skip' }).label(item);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { checkGroups, parseJudgeAnswer, rankingFromGroups, rankingFromScores, unshuffleRanking } from '../../src/feedback/judge-parse';
-import { judgeMessages, DEFAULT_PRINCIPLES } from '../../src/feedback/judge-prompt';
+import { checkGroups, parseJudgeAnswer, rankingFromGroups, rankingFromScores, unshuffleRanking } from '../../src/feedback/judges/judge-parse';
+import { judgeMessages, DEFAULT_PRINCIPLES } from '../../src/feedback/judges/judge-prompt';
 
 const permutationArb = fc.integer({ min: 2, max: 9 }).chain((k) =>
   fc.shuffledSubarray(Array.from({ length: k }, (_, i) => i + 1), { minLength: k, maxLength: k }));

@@ -1,8 +1,8 @@
 // matchRecords pairs two labellers' records of the same items for agreement().
 import { describe, expect, it } from 'vitest';
-import { matchRecords } from '../../src/feedback/match-records';
-import { agreement } from '../../src/feedback/agreement';
-import { promptId } from '../../src/feedback/collector';
+import { matchRecords } from '../../src/feedback/analysis/match-records';
+import { agreement } from '../../src/feedback/analysis/agreement';
+import { promptId } from '../../src/feedback/collect/collector';
 import { InputError } from '../../src/errors';
 
 const rec = (prompt: string, ranking: number[], responses = ['x', 'y', 'z']) => ({ prompt, responses, ranking });

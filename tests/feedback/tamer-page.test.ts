@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { TamerFeedback } from '../../src/feedback/tamer';
-import { creditWeight, type ShownInterval } from '../../src/feedback/tamer-credit';
-import { TamerPage } from '../../src/feedback/tamer-page';
+import { TamerFeedback } from '../../src/feedback/tamer/tamer';
+import { creditWeight, type ShownInterval } from '../../src/feedback/tamer/tamer-credit';
+import { TamerPage } from '../../src/feedback/tamer/tamer-page';
 import type { RewardSample } from '../../src/ppo/options';
 import type { Logger } from '../../src/logging/logger';
 import { ConfigError, RlhfError } from '../../src/errors';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TamerFeedback, type TamerClock } from '../../src/feedback/tamer';
-import { creditWeight } from '../../src/feedback/tamer-credit';
+import { TamerFeedback, type TamerClock } from '../../src/feedback/tamer/tamer';
+import { creditWeight } from '../../src/feedback/tamer/tamer-credit';
 import type { RewardSample } from '../../src/ppo/options';
 import { ConfigError, InputError } from '../../src/errors';
 import type { Logger } from '../../src/logging/logger';

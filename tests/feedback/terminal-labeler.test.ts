@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PassThrough } from 'node:stream';
 import { ConfigError, InputError, RlhfError } from '../../src/errors';
-import { TerminalLabeler, escapeForTerminal, parseAnswer } from '../../src/feedback/terminal-labeler';
+import { TerminalLabeler, escapeForTerminal, parseAnswer } from '../../src/feedback/labelers/terminal-labeler';
 import type { LabelRequest } from '../../src/feedback/types';
 
 function streams(): { input: PassThrough; output: PassThrough; printed: () => string } {

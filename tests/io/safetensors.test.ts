@@ -18,7 +18,7 @@ function makeFile(header: string | Uint8Array, data: number[] = [], lengthOverri
   return out;
 }
 
-function bytesOf(a: Float32Array | Int32Array): Uint8Array {
+function bytesOf(a: Float32Array | Int32Array | Int8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
@@ -163,7 +163,7 @@ describe('safetensors validation', () => {
     const data = new Array<number>(16).fill(0);
     const entry = (e: string): Uint8Array => makeFile(`{"w":${e}}`, data);
     expectFormatError(entry('3'), '"w"', 'object');
-    expectFormatError(entry('{"dtype":"I8","shape":[1],"data_offsets":[0,1]}'), '"w"', 'unsupported dtype "I8"');
+    expectFormatError(entry('{"dtype":"U16","shape":[1],"data_offsets":[0,2]}'), '"w"', 'unsupported dtype "U16"');
     expectFormatError(entry('{"dtype":4,"shape":[1],"data_offsets":[0,4]}'), '"w"', 'dtype');
     expectFormatError(entry('{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}'), '"w"', 'shape');
     expectFormatError(entry('{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}'), '"w"', 'shape');

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { tf } from '../../src/tf';
 import { TransformerPolicy } from '../../src/models/policy';
 import { setupBackend } from '../helpers/backend';
+import { expectNoLeaks } from '../helpers/leaks';
 
 beforeAll(setupBackend);
 
@@ -94,11 +95,11 @@ describe('generation', () => {
 
   it('leaves no tensors behind after generate (cache on and off)', async () => {
     const p = TransformerPolicy.fromPreset('tiny', 40, { seed: 1 });
-    const before = tf.memory().numTensors;
-    await p.generate([[1, 2], [3]], { maxNewTokens: 5 });
-    await p.generate([[1, 2], [3]], { maxNewTokens: 5, useCache: false });
-    await p.logProbs([[1, 2]], [[3, 4]]);
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoLeaks(async () => {
+      await p.generate([[1, 2], [3]], { maxNewTokens: 5 });
+      await p.generate([[1, 2], [3]], { maxNewTokens: 5, useCache: false });
+      await p.logProbs([[1, 2]], [[3, 4]]);
+    });
     p.dispose();
   });
 });

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TransformerPolicy } from '../../src/models/policy';
 import { ConfigError, InputError } from '../../src/errors';
 import { setupBackend } from '../helpers/backend';
+import { expectNoLeaks } from '../helpers/leaks';
 
 beforeAll(setupBackend);
 
@@ -38,6 +39,40 @@ describe('typed errors for bad config and input', () => {
     await expect(p.generate([[1]], { maxNewTokens: 4, topP: 0 })).rejects.toThrow(/topP = 0/);
     await expect(p.generate([[1]], { maxNewTokens: 0 })).rejects.toThrow(/maxNewTokens = 0/);
     await expect(p.generate([[1]], { maxNewTokens: 4, stopTokens: [99] })).rejects.toThrow(/stopTokens\[0\] = 99/);
+    p.dispose();
+  });
+
+  it('generate: every bad option is a ConfigError naming it (no TypeError, no NaN seed), before any tensor is made', async () => {
+    const p = TransformerPolicy.fromPreset('tiny', 20);
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ stopTokens: 5 }, /^stopTokens = 5: must be an array of token ids/],
+      [{ stopTokens: 'ab' }, /^stopTokens = "ab": must be an array/],
+      [{ stopTokens: [1, 2.5] }, /^stopTokens\[1\] = 2\.5: must be a token id in \[0, 20\)/],
+      [{ stopTokens: [-1] }, /^stopTokens\[0\] = -1/],
+      [{ seed: NaN }, /^seed = NaN: must be a safe integer/],
+      [{ seed: Infinity }, /^seed = Infinity/],
+      [{ seed: 1.5 }, /^seed = 1\.5/],
+      [{ seed: '3' }, /^seed = "3"/],
+      [{ maxNewTokens: NaN }, /^maxNewTokens = NaN: must be an integer >= 1/],
+      [{ maxNewTokens: undefined, stopTokens: 5 }, /^stopTokens = 5/],
+      [{ maxNewTokens: '4' }, /^maxNewTokens = "4"/],
+      [{ temperature: NaN }, /^temperature = NaN: must be a finite number >= 0/],
+      [{ topK: 2.5 }, /^topK = 2\.5: must be an integer in \[0, 20\]/],
+      [{ topP: NaN }, /^topP = NaN/],
+      [{ useCache: 'yes' }, /^useCache = "yes": must be true or false/],
+      [{ onToken: 3 }, /^onToken = 3: must be a function/],
+    ];
+    await expectNoLeaks(async () => {
+      for (const [options, message] of bad) {
+        const err = await p.generate([[1]], { maxNewTokens: 4, ...options } as never).then(() => undefined, (e: unknown) => e);
+        expect(err, JSON.stringify(options)).toBeInstanceOf(ConfigError);
+        expect((err as Error).message, JSON.stringify(options)).toMatch(message);
+      }
+    });
+    // Valid edge values still work: a negative seed is a seed like any other, and equal seeds agree.
+    const a = await p.generate([[1, 2]], { maxNewTokens: 3, seed: -7, stopTokens: [] });
+    const b = await p.generate([[1, 2]], { maxNewTokens: 3, seed: -7 });
+    expect(a.tokens).toEqual(b.tokens);
     p.dispose();
   });
 });

@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { tf } from '../../src/tf';
+import { expectNoLeaks } from '../helpers/leaks';
 import { AdamW, type AdamWState, type EpsilonPlacement } from '../../src/optim/adamw';
 import { ConfigError, InputError } from '../../src/errors';
 
@@ -224,14 +225,12 @@ describe('AdamW', () => {
     const grads = [tf.fill([8, 4], 0.5), tf.fill([4], -0.25)];
     const opt = new AdamW(vars, { weightDecay: 0.01 });
     opt.applyGradients(grads);
-    const before = tf.memory().numTensors;
-    for (let s = 0; s < 5; s++) opt.applyGradients(grads, 1e-3 * s);
-    expect(tf.memory().numTensors).toBe(before);
-    opt.exportState();
-    opt.importState(opt.exportState());
-    expect(tf.memory().numTensors).toBe(before);
-    opt.dispose();
-    expect(tf.memory().numTensors).toBe(before - 4);
+    expectNoLeaks(() => {
+      for (let s = 0; s < 5; s++) opt.applyGradients(grads, 1e-3 * s);
+      opt.exportState();
+      opt.importState(opt.exportState());
+    });
+    expectNoLeaks(() => opt.dispose(), { kept: -4 }); // frees exactly the 2 x 2 moments
     tf.dispose([...vars, ...grads]);
   });
 });

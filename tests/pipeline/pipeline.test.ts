@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '../../src/tf';
 import { setupBackend } from '../helpers/backend';
+import { expectNoLeaks } from '../helpers/leaks';
 import { ByteTokenizer } from '../../src/tokenizers/byte';
 import { TransformerPolicy } from '../../src/models/policy';
 import { RlhfPipeline } from '../../src/pipeline/pipeline';
@@ -54,34 +55,34 @@ describe('RlhfPipeline', () => {
   it('runs SFT -> comparisons -> reward model -> PPO, writes every artefact, resumes labelling, leaks nothing', async () => {
     const out = join(dir, 'run');
     const labeler = scriptedLabeler();
-    const n0 = tf.memory().numTensors;
-    const o = small(out, labeler);
-    const p = new RlhfPipeline(o);
-    const result = await p.run({ demonstrations: demos, heldOutDemonstrations: demos.slice(0, 4), comparisonPrompts: prompts, ppoPrompts: prompts });
-    expect(result.sft.steps).toBe(2);
-    expect(result.sft.after!.loss).toBeLessThan(result.sft.before!.loss);
-    expect(result.collect.labelled).toBe(prompts.length);
-    expect(labeler.calls).toBe(prompts.length);
-    expect(result.reward.trainRecords + result.reward.heldOutRecords).toBe(prompts.length);
-    expect(result.reward.heldOutRecords).toBeGreaterThan(0);
-    expect(Number.isFinite(result.reward.after!.accuracy)).toBe(true);
-    expect(result.ppo.stats).toHaveLength(2);
-    expect(Number.isFinite(result.ppo.lastScore) && Number.isFinite(result.ppo.lastKl)).toBe(true);
-    for (const f of ['sft-policy/config.json', 'reward-model/config.json', 'ppo/trainer.json', 'comparisons.jsonl']) {
-      expect(existsSync(join(out, f)), f).toBe(true);
-    }
-    const lines = (await readFile(join(out, 'comparisons.jsonl'), 'utf8')).trim().split('\n');
-    expect(lines).toHaveLength(prompts.length);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ prompt: 'Q0:', labeler: 'scripted:e-count' });
+    await expectNoLeaks(async () => {
+      const o = small(out, labeler);
+      const p = new RlhfPipeline(o);
+      const result = await p.run({ demonstrations: demos, heldOutDemonstrations: demos.slice(0, 4), comparisonPrompts: prompts, ppoPrompts: prompts });
+      expect(result.sft.steps).toBe(2);
+      expect(result.sft.after!.loss).toBeLessThan(result.sft.before!.loss);
+      expect(result.collect.labelled).toBe(prompts.length);
+      expect(labeler.calls).toBe(prompts.length);
+      expect(result.reward.trainRecords + result.reward.heldOutRecords).toBe(prompts.length);
+      expect(result.reward.heldOutRecords).toBeGreaterThan(0);
+      expect(Number.isFinite(result.reward.after!.accuracy)).toBe(true);
+      expect(result.ppo.stats).toHaveLength(2);
+      expect(Number.isFinite(result.ppo.lastScore) && Number.isFinite(result.ppo.lastKl)).toBe(true);
+      for (const f of ['sft-policy/config.json', 'reward-model/config.json', 'ppo/trainer.json', 'comparisons.jsonl']) {
+        expect(existsSync(join(out, f)), f).toBe(true);
+      }
+      const lines = (await readFile(join(out, 'comparisons.jsonl'), 'utf8')).trim().split('\n');
+      expect(lines).toHaveLength(prompts.length);
+      expect(JSON.parse(lines[0] as string)).toMatchObject({ prompt: 'Q0:', labeler: 'scripted:e-count' });
 
-    // A second collection over the same prompts asks nothing: they are already in the file.
-    const again = await p.collect(prompts);
-    expect(labeler.calls).toBe(prompts.length);
-    expect(again.labelled).toBe(0);
+      // A second collection over the same prompts asks nothing: they are already in the file.
+      const again = await p.collect(prompts);
+      expect(labeler.calls).toBe(prompts.length);
+      expect(again.labelled).toBe(0);
 
-    p.dispose();
-    o.policy.dispose();
-    expect(tf.memory().numTensors).toBe(n0);
+      p.dispose();
+      o.policy.dispose();
+    });
   });
 
   it('runRounds: two rounds, each with its checkpoint and summary; the reward model sees both rounds', async () => {

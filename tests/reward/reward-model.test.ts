@@ -9,6 +9,7 @@ import { groupComparisons, pairwiseLoss } from '../../src/reward/pairwise';
 import { TransformerPolicy } from '../../src/models/policy';
 import { InputError } from '../../src/errors';
 import { setupBackend } from '../helpers/backend';
+import { expectNoLeaks } from '../helpers/leaks';
 
 let dir: string;
 beforeAll(async () => {
@@ -104,9 +105,7 @@ describe('RewardModel', () => {
 
   it('rejects bad input with typed errors and leaves no tensors behind', async () => {
     const rm = new RewardModel(small);
-    const before = tf.memory().numTensors;
-    await rm.score([[1, 2]], [[3]]);
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoLeaks(() => rm.score([[1, 2]], [[3]]));
     await expect(rm.score([[1, 99]], [[3]])).rejects.toThrow(/promptIds\[0\]\[1\] = 99/);
     await expect(rm.score([[1]], [[3], [4]])).rejects.toThrow(InputError);
     await expect(rm.score([Array.from({ length: 20 }, () => 1)], [Array.from({ length: 5 }, () => 1)])).rejects.toThrow(/exceeds contextLength = 24/);

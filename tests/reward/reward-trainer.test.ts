@@ -5,6 +5,7 @@ import { RewardTrainer } from '../../src/reward/reward-trainer';
 import { ByteTokenizer } from '../../src/tokenizers/byte';
 import { ConfigError, InputError } from '../../src/errors';
 import { setupBackend } from '../helpers/backend';
+import { expectNoLeaks } from '../helpers/leaks';
 import { sentimentRankings } from './sentiment-data';
 
 beforeAll(setupBackend);
@@ -18,10 +19,8 @@ describe('RewardTrainer', () => {
     const held = sentimentRankings(60, 999);
     const before = await trainer.evaluate(held);
     await trainer.train(train.slice(0, 4)); // first step creates the optimizer moments
-    const n0 = tf.memory().numTensors;
-    const history = await trainer.train(train, { epochs: 7 });
-    const after = await trainer.evaluate(held);
-    expect(tf.memory().numTensors).toBe(n0);
+    const history = await expectNoLeaks(() => trainer.train(train, { epochs: 7 }));
+    const after = await expectNoLeaks(() => trainer.evaluate(held));
     expect(before.accuracy).toBeLessThan(0.8);
     expect(after.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(after.loss).toBeLessThan(before.loss);

@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { tf } from '../../src/tf';
+import { expectNoLeaks } from '../helpers/leaks';
 import { gae } from '../../src/rl/index';
 import { ConfigError, InputError } from '../../src/errors';
 import { anyMask, close, dims, f32, flat, rightPaddedMask, t2, take, uniform } from './helpers';
@@ -124,15 +125,11 @@ describe('gae', () => {
 
   it('does not leak', () => {
     const [r, v, m] = [t2([1, 2, 3, 4], 2, 2), t2([1, 1, 1, 1], 2, 2), t2([1, 0, 0, 1], 2, 2)];
-    const before = tf.memory().numTensors;
-    tf.tidy(() => {
+    expectNoLeaks(() => tf.tidy(() => {
       gae(r, v, m, { gamma: 0.9 });
-    });
-    expect(tf.memory().numTensors).toBe(before);
-    const out = gae(r, v, m);
-    expect(tf.memory().numTensors).toBe(before + 2);
-    tf.dispose([out.advantages, out.returns]);
-    expect(tf.memory().numTensors).toBe(before);
+    }));
+    const out = expectNoLeaks(() => gae(r, v, m), { kept: 2 }); // exactly its two outputs
+    expectNoLeaks(() => tf.dispose([out.advantages, out.returns]), { kept: -2 });
     tf.dispose([r, v, m]);
   });
 });

@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { tf } from '../../src/tf';
+import { expectNoLeaks } from '../helpers/leaks';
 import { AdaptiveKLController, FixedKLController, klPenalty } from '../../src/rl/index';
 import { ConfigError, InputError } from '../../src/errors';
 import { f32, flat, mulberry32, take, uniform } from './helpers';
@@ -81,16 +82,12 @@ describe('klPenalty', () => {
     const a = tf.zeros([2, 3]);
     expect(() => klPenalty(a, a, 'k4' as 'k1')).toThrow(ConfigError);
     expect(() => klPenalty(a, tf.zeros([3, 2]))).toThrow(InputError);
-    const before = tf.memory().numTensors;
-    tf.tidy(() => {
+    expectNoLeaks(() => tf.tidy(() => {
       klPenalty(a, a, 'k1');
       klPenalty(a, a, 'k2');
       klPenalty(a, a, 'k3');
-    });
-    expect(tf.memory().numTensors).toBe(before);
-    const k = klPenalty(a, a, 'k3');
-    expect(tf.memory().numTensors).toBe(before + 1);
-    k.dispose();
+    }));
+    expectNoLeaks(() => klPenalty(a, a, 'k3'), { kept: 1 }).dispose();
   });
 });
 

@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { tf } from '../../src/tf';
+import { expectNoLeaks } from '../helpers/leaks';
 import { entropyFromLogits, maskedMean, ppoPolicyLoss, ppoValueLoss } from '../../src/rl/index';
 import { ConfigError, InputError } from '../../src/errors';
 import { anyMask, close, dims, f32, flat, jsMaskedMean, t2, take, uniform } from './helpers';
@@ -230,27 +231,22 @@ describe('entropyFromLogits', () => {
 });
 
 describe('no leaks', () => {
-  it('keeps numTensors unchanged inside tidy, inside grads, and returns only its outputs outside', () => {
+  it('leaves nothing inside tidy or grads, and returns only its outputs outside', () => {
     const x = t2([-1, -2, -3, -4], 2, 2);
     const y = t2([-1.2, -1.9, NaN, -4.5], 2, 2);
     const m = t2([1, 1, 0, 1], 2, 2);
-    const before = tf.memory().numTensors;
-    tf.tidy(() => {
+    expectNoLeaks(() => tf.tidy(() => {
       ppoPolicyLoss({ logProbs: x, oldLogProbs: y, advantages: x, mask: m });
       ppoValueLoss({ values: x, oldValues: y, returns: x, mask: m });
       entropyFromLogits(x);
       tf.grad((a: tf.Tensor) => ppoPolicyLoss({ logProbs: a, oldLogProbs: y, advantages: x, mask: m }).loss)(x);
-    });
-    expect(tf.memory().numTensors).toBe(before);
-    const p = ppoPolicyLoss({ logProbs: x, oldLogProbs: y, advantages: x, mask: m });
-    const v = ppoValueLoss({ values: x, oldValues: y, returns: x, mask: m });
-    const e = entropyFromLogits(x);
-    expect(tf.memory().numTensors).toBe(before + 5 + 2 + 1);
+    }));
+    const p = expectNoLeaks(() => ppoPolicyLoss({ logProbs: x, oldLogProbs: y, advantages: x, mask: m }), { kept: 5 });
+    const v = expectNoLeaks(() => ppoValueLoss({ values: x, oldValues: y, returns: x, mask: m }), { kept: 2 });
+    const e = expectNoLeaks(() => entropyFromLogits(x), { kept: 1 });
     tf.dispose([p.loss, p.clipFrac, p.approxKl, p.approxKlK3, p.ratio, v.loss, v.clipFrac, e]);
-    const g = tf.grad((a: tf.Tensor) => ppoValueLoss({ values: a, oldValues: y, returns: x, mask: m }).loss)(x);
-    expect(tf.memory().numTensors).toBe(before + 1);
+    const g = expectNoLeaks(() => tf.grad((a: tf.Tensor) => ppoValueLoss({ values: a, oldValues: y, returns: x, mask: m }).loss)(x), { kept: 1 });
     g.dispose();
-    expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, y, m]);
   });
 });

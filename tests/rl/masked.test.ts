@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { tf } from '../../src/tf';
+import { expectNoLeaks } from '../helpers/leaks';
 import { maskedMean, maskedVar, maskedWhiten } from '../../src/rl/index';
 import { InputError } from '../../src/errors';
 import { anyMask, close, dims, f32, flat, jsMaskedMean, t2, take } from './helpers';
@@ -125,21 +126,17 @@ describe('maskedWhiten', () => {
 });
 
 describe('no leaks', () => {
-  it('keeps numTensors unchanged inside tidy and returns exactly one tensor outside', () => {
+  it('leaves nothing inside tidy and returns exactly one tensor per call outside', () => {
     const x = t2([1, 2, NaN, 4, 5, 6], 2, 3);
     const m = t2([1, 1, 0, 1, 1, 1], 2, 3);
-    const before = tf.memory().numTensors;
-    tf.tidy(() => {
+    expectNoLeaks(() => tf.tidy(() => {
       maskedMean(x, m);
       maskedMean(x, m, 1);
       maskedVar(x, m);
       maskedWhiten(x, m, false);
-    });
-    expect(tf.memory().numTensors).toBe(before);
-    const outs = [maskedMean(x, m), maskedMean(x, m, -1), maskedVar(x, m, false), maskedWhiten(x, m)];
-    expect(tf.memory().numTensors).toBe(before + outs.length);
-    tf.dispose(outs);
-    expect(tf.memory().numTensors).toBe(before);
+    }));
+    const outs = expectNoLeaks(() => [maskedMean(x, m), maskedMean(x, m, -1), maskedVar(x, m, false), maskedWhiten(x, m)], { kept: 4 });
+    expectNoLeaks(() => tf.dispose(outs), { kept: -4 });
     tf.dispose([x, m]);
   });
 });

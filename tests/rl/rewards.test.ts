@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { tf } from '../../src/tf';
+import { expectNoLeaks } from '../helpers/leaks';
 import { perTokenRewards } from '../../src/rl/index';
 import { ConfigError, InputError } from '../../src/errors';
 import { anyMask, close, dims, f32, flat, t2, take, uniform } from './helpers';
@@ -59,13 +60,9 @@ describe('perTokenRewards', () => {
     expect(() => perTokenRewards({ scores: tf.zeros([3]), kl: k, mask: m, klCoef: 0.1 })).toThrow(InputError);
     expect(() => perTokenRewards({ scores: s, kl: k, mask: tf.ones([2, 2]), klCoef: 0.1 })).toThrow(InputError);
     expect(() => perTokenRewards({ scores: s, kl: k, mask: m, klCoef: -0.1 })).toThrow(ConfigError);
-    const before = tf.memory().numTensors;
-    tf.tidy(() => {
+    expectNoLeaks(() => tf.tidy(() => {
       perTokenRewards({ scores: s, kl: k, mask: m, klCoef: 0.1 });
-    });
-    expect(tf.memory().numTensors).toBe(before);
-    const r = perTokenRewards({ scores: s, kl: k, mask: m, klCoef: 0.1 });
-    expect(tf.memory().numTensors).toBe(before + 1);
-    r.dispose();
+    }));
+    expectNoLeaks(() => perTokenRewards({ scores: s, kl: k, mask: m, klCoef: 0.1 }), { kept: 1 }).dispose();
   });
 });

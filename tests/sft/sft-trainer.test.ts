@@ -7,6 +7,7 @@ import type { LogLevel } from '../../src/logging/logger';
 import type { SFTExample } from '../../src/data/types';
 import { SFTTrainer, prepareSequences, type SFTStepStats } from '../../src/sft';
 import { setupBackend } from '../helpers/backend';
+import { expectNoLeaks } from '../helpers/leaks';
 
 beforeAll(setupBackend);
 
@@ -74,11 +75,11 @@ describe('SFTTrainer', () => {
     const p = TransformerPolicy.fromPreset('tiny', tok.vocabSize, { dropout: 0.1 });
     const t = new SFTTrainer({ policy: p, tokenizer: tok, batchSize: 4 });
     await t.train(small.slice(0, 4)); // one step: creates the optimizer moments
-    const before = tf.memory().numTensors;
-    await t.train(small, { epochs: 2 });
-    await t.evaluate(small);
-    t.exportState();
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoLeaks(async () => {
+      await t.train(small, { epochs: 2 });
+      await t.evaluate(small);
+      t.exportState();
+    });
     t.dispose();
     p.dispose();
   });

@@ -5,6 +5,7 @@ import { LMTrainer } from '../../src/train/lm-trainer';
 import { ByteTokenizer } from '../../src/tokenizers/byte';
 import { ConfigError, InputError } from '../../src/errors';
 import { setupBackend } from '../helpers/backend';
+import { expectNoLeaks } from '../helpers/leaks';
 
 beforeAll(setupBackend);
 
@@ -21,13 +22,9 @@ describe('LMTrainer', () => {
       const p = TransformerPolicy.fromPreset('tiny', tok.vocabSize, { seed: 5 });
       const trainer = new LMTrainer({ policy: p, batchSize: 4, sequenceLength: 24, learningRate: 3e-3, warmupSteps: 2, decaySteps: 20, seed: 9 });
       await trainer.train(tok.encode(text), { steps: 1 }); // creates the optimizer moments
-      const before = tf.memory().numTensors;
-      const h = await trainer.train(tok.encode(text), { steps: 20 });
-      expect(tf.memory().numTensors).toBe(before);
+      const h = await expectNoLeaks(() => trainer.train(tok.encode(text), { steps: 20 }));
       const w = await weights(p);
-      const beforeDispose = tf.memory().numTensors;
-      trainer.dispose();
-      expect(tf.memory().numTensors).toBe(beforeDispose - 2 * p.trainableVariables.length);
+      expectNoLeaks(() => trainer.dispose(), { kept: -2 * p.trainableVariables.length }); // the Adam moments
       p.dispose();
       return { h, w };
     };

@@ -1,0 +1,222 @@
+/**
+ * Scaling benchmark: training tokens/s of the "micro" config (vocab 259, context 64, d 128, 4 heads,
+ * 4 layers, batch 8) with 1, 2, ... replicas (the main thread plus worker threads) up to the cores
+ * present, KV-cached generation tokens/s (batch 8), memory per worker, and a PyTorch peer row measured
+ * in the same run on the same config when `python3` can import `torch` (2 threads; skipped with a note
+ * otherwise).
+ *
+ *   npx tsup && npx tsx bench/scaling.ts             # full run, prints a markdown section
+ *   npx tsx bench/scaling.ts --quick                  # a short sanity run
+ *
+ * bench/run.ts can import {@link runScaling} and {@link scalingMarkdown}. It imports the BUILT package.
+ */
+import * as os from 'node:os';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { useBackend, TransformerPolicy, LMTrainer, Rng } from '../dist/index.js';
+
+/** Options of {@link runScaling}. */
+export interface ScalingOptions {
+  /** Fewer steps and tokens. */
+  quick?: boolean;
+  /** Largest replica count measured. Default: the cores available. */
+  maxWorkers?: number;
+  /** Progress lines. Default: console.log. */
+  log?: (line: string) => void;
+}
+
+/** One training row. */
+export interface ScalingRow {
+  workers: number;
+  tokensPerSecond: number;
+  speedup: number;
+  efficiency: number;
+  /** Process RSS growth from the worker pool, divided by the worker threads (MiB); null for 1. */
+  rssPerWorkerMiB: number | null;
+  /** Backend bytes (wasm heap) + JS heap reported by each worker (MiB, mean); null for 1. */
+  workerHeapMiB: number | null;
+  /** Live tensors in each worker after the run. */
+  workerTensors: number[];
+}
+
+/** Result of {@link runScaling}. */
+export interface ScalingResult {
+  cores: number;
+  cpuModel: string;
+  steps: number;
+  train: ScalingRow[];
+  generation: { tokensPerSecond: number; newTokens: number };
+  torch: { train: number; generation: number; version: string; threads: number } | { skipped: string };
+}
+
+const VOCAB = 259;
+const BATCH = 8;
+const SEQ = 64;
+const MiB = 1024 * 1024;
+
+function tokens(n: number, seed = 1234): Int32Array {
+  const rng = new Rng(seed);
+  const out = new Int32Array(n);
+  out[0] = 1;
+  out[1] = 2;
+  for (let i = 2; i < n; i++) out[i] = rng.next() < 0.1 ? rng.int(VOCAB) : ((out[i - 1] as number) * 7 + (out[i - 2] as number) * 3 + 11) % VOCAB;
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+}
+
+async function trainRow(workers: number, data: Int32Array, warmup: number, steps: number): Promise<Omit<ScalingRow, 'speedup' | 'efficiency'>> {
+  const policy = TransformerPolicy.fromPreset('micro', VOCAB);
+  const trainer = new LMTrainer({ policy, batchSize: BATCH, sequenceLength: SEQ, warmupSteps: 0, seed: 0, workers });
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  await trainer.train(data, { steps: warmup });
+  const rss1 = process.memoryUsage().rss;
+  const hist = await trainer.train(data, { steps });
+  const mem = await trainer.workerMemory();
+  trainer.dispose();
+  policy.dispose();
+  const extra = workers - 1;
+  return {
+    workers,
+    tokensPerSecond: median(hist.map((h) => h.tokensPerSecond)),
+    rssPerWorkerMiB: extra > 0 ? (rss1 - rss0) / extra / MiB : null,
+    workerHeapMiB: mem.length > 0 ? mem.reduce((a, m) => a + m.backendBytes + m.heapUsedBytes, 0) / mem.length / MiB : null,
+    workerTensors: mem.map((m) => m.numTensors),
+  };
+}
+
+async function generationTps(newTokens: number): Promise<number> {
+  const policy = TransformerPolicy.fromPreset('micro', VOCAB, { contextLength: 160 });
+  const prompts = Array.from({ length: BATCH }, (_, b) => Array.from({ length: 8 }, (_, t) => (b * 31 + t * 17 + 5) % VOCAB));
+  await policy.generate(prompts, { maxNewTokens: 2, temperature: 1, seed: 7 });
+  const t0 = performance.now();
+  const r = await policy.generate(prompts, { maxNewTokens: newTokens, temperature: 1, seed: 1 });
+  const s = (performance.now() - t0) / 1000;
+  policy.dispose();
+  return r.tokens.reduce((a, row) => a + row.length, 0) / s;
+}
+
+const TORCH_SCRIPT = `
+import sys, time, json, math, torch, torch.nn as nn, torch.nn.functional as F
+torch.set_num_threads(2); torch.manual_seed(0)
+V, T, D, H, L, B, STEPS, NEW = 259, 64, 128, 4, 4, 8, int(sys.argv[1]), int(sys.argv[2])
+class Block(nn.Module):
+    def __init__(s):
+        super().__init__(); s.ln1 = nn.LayerNorm(D); s.attn = nn.Linear(D, 3 * D); s.proj = nn.Linear(D, D)
+        s.ln2 = nn.LayerNorm(D); s.fc = nn.Linear(D, 4 * D); s.out = nn.Linear(4 * D, D)
+    def forward(s, x, past=None):
+        b, t, _ = x.shape
+        q, k, v = s.attn(s.ln1(x)).split(D, 2)
+        q, k, v = [z.view(b, t, H, D // H).transpose(1, 2) for z in (q, k, v)]
+        if past is not None: k = torch.cat([past[0], k], 2); v = torch.cat([past[1], v], 2)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=past is None) if hasattr(F, 'scaled_dot_product_attention') else None
+        if y is None:
+            a = (q @ k.transpose(-1, -2)) / math.sqrt(D // H)
+            if past is None: a = a.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float('-inf'))
+            y = a.softmax(-1) @ v
+        x = x + s.proj(y.transpose(1, 2).reshape(b, t, D))
+        return x + s.out(F.gelu(s.fc(s.ln2(x)), approximate='tanh')), (k, v)
+class GPT(nn.Module):
+    def __init__(s):
+        super().__init__(); s.wte = nn.Embedding(V, D); s.wpe = nn.Embedding(160, D); s.h = nn.ModuleList([Block() for _ in range(L)]); s.ln = nn.LayerNorm(D)
+    def forward(s, idx, pos0=0, past=None):
+        x = s.wte(idx) + s.wpe(torch.arange(pos0, pos0 + idx.shape[1])); new = []
+        for i, blk in enumerate(s.h):
+            x, kv = blk(x, None if past is None else past[i]); new.append(kv)
+        return s.ln(x) @ s.wte.weight.T, new
+m = GPT(); opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.1, betas=(0.9, 0.95))
+data = torch.randint(0, V, (B, T + 1))
+def step():
+    logits, _ = m(data[:, :-1]); loss = F.cross_entropy(logits.reshape(-1, V), data[:, 1:].reshape(-1))
+    opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0); opt.step()
+for _ in range(2): step()
+ts = []
+for _ in range(STEPS):
+    t0 = time.perf_counter(); step(); ts.append(time.perf_counter() - t0)
+ts.sort(); train = B * T / ts[len(ts) // 2]
+with torch.no_grad():
+    p = torch.randint(0, V, (B, 8)); logits, past = m(p); tok = logits[:, -1].softmax(-1).multinomial(1)
+    t0 = time.perf_counter()
+    for i in range(NEW):
+        logits, past = m(tok, 8 + i, past); tok = logits[:, -1].softmax(-1).multinomial(1)
+    gen = B * NEW / (time.perf_counter() - t0)
+print(json.dumps({"train": train, "generation": gen, "version": torch.__version__, "threads": torch.get_num_threads()}))
+`;
+
+function torchRow(steps: number, newTokens: number): ScalingResult['torch'] {
+  try {
+    execFileSync('python3', ['-c', 'import torch'], { stdio: 'pipe', timeout: 60_000 });
+  } catch {
+    return { skipped: 'python3 cannot import torch (install Debian python3-torch + libopenblas0-pthread to get this row)' };
+  }
+  const file = path.join(os.tmpdir(), `tfjs-rlhf-torch-peer-${process.pid}.py`);
+  fs.writeFileSync(file, TORCH_SCRIPT);
+  try {
+    const out = execFileSync('python3', [file, String(steps), String(newTokens)], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' } });
+    return JSON.parse(out.trim().split('\n').at(-1) as string) as ScalingResult['torch'];
+  } catch (e) {
+    return { skipped: `the PyTorch script failed: ${(e as Error).message.slice(0, 200)}` };
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+/** Measures the scaling table (see the module notes). */
+export async function runScaling(o: ScalingOptions = {}): Promise<ScalingResult> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  await useBackend('wasm');
+  const cores = os.availableParallelism();
+  const maxW = Math.min(o.maxWorkers ?? cores, BATCH);
+  const steps = o.quick ? 3 : 20;
+  const data = tokens(200_000);
+  const rows: Omit<ScalingRow, 'speedup' | 'efficiency'>[] = [];
+  for (let w = 1; w <= maxW; w++) {
+    log(`scaling: training micro with ${w} replica(s), ${steps} steps`);
+    rows.push(await trainRow(w, data, 2, steps));
+  }
+  const base = rows[0]?.tokensPerSecond ?? NaN;
+  const train = rows.map((r) => ({ ...r, speedup: r.tokensPerSecond / base, efficiency: r.tokensPerSecond / base / r.workers }));
+  const newTokens = o.quick ? 16 : 64;
+  log('scaling: KV-cached generation, batch 8');
+  const generation = { tokensPerSecond: await generationTps(newTokens), newTokens };
+  log('scaling: PyTorch peer');
+  return { cores, cpuModel: os.cpus()[0]?.model ?? 'unknown', steps, train, generation, torch: torchRow(steps, newTokens) };
+}
+
+const f0 = (x: number | null): string => (x === null || !Number.isFinite(x) ? '-' : Math.round(x).toLocaleString('en-US'));
+const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+
+/** The result as a markdown section for docs/benchmarks.md. */
+export function scalingMarkdown(r: ScalingResult): string {
+  const torch = 'skipped' in r.torch ? null : r.torch;
+  const lines = [
+    '### Scaling across cores (data-parallel workers)', '',
+    `${r.cores} cores (${r.cpuModel}); micro config (vocab ${VOCAB}, context ${SEQ}, d 128, 4 heads, 4 layers), batch ${BATCH}, median of ${r.steps} steps; wasm backend, one single-threaded instance per replica (the main thread is replica 1).`, '',
+    '| replicas | train tok/s | speedup | efficiency | RSS per worker (MiB) | worker wasm + JS heap (MiB) | tensors per worker |',
+    '|---|---|---|---|---|---|---|',
+    ...r.train.map((t) => `| ${t.workers} | **${f0(t.tokensPerSecond)}** | ${f2(t.speedup)}x | ${(100 * t.efficiency).toFixed(0)}% | ${f0(t.rssPerWorkerMiB)} | ${f0(t.workerHeapMiB)} | ${t.workerTensors.join(', ') || '-'} |`),
+  ];
+  if (torch !== null) {
+    lines.push(`| PyTorch ${torch.version} CPU, ${torch.threads} threads | ${f0(torch.train)} | | | | | |`);
+  }
+  lines.push('', `KV-cached generation, batch ${BATCH}, ${r.generation.newTokens} new tokens: **${f0(r.generation.tokensPerSecond)} tok/s** (in-process, one core)` +
+    (torch !== null ? `; PyTorch ${f0(torch.generation)} tok/s.` : '.'));
+  if (torch === null && 'skipped' in r.torch) lines.push('', `PyTorch peer row skipped: ${r.torch.skipped}.`);
+  return lines.join('\n');
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  const mw = process.argv.indexOf('--max-workers');
+  const maxWorkers = mw >= 0 ? Number(process.argv[mw + 1]) : undefined;
+  runScaling({ quick, maxWorkers }).then((r) => console.log(`\n${scalingMarkdown(r)}\n`), (e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * Entry point of a replica worker thread (built as dist/parallel-worker.js). It starts its own
+ * single-threaded backend, builds a replica of the policy and its AdamW from the weights it is given,
+ * then for each step: computes its shard's gradient into its shared slot, waits at the Atomics barrier
+ * for the main thread's decision, and applies the summed gradient (GO) or drops it (ABORT).
+ * @internal
+ * @module
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
+import { tf } from '../tf';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmKernels } from '../backends/wasm-kernels';
+import { TransformerPolicy } from '../models/policy';
+import { RewardModel } from '../reward/reward-model';
+import { AdamW } from '../optim/adamw';
+import { ABORT, CTRL_DECISION, CTRL_GEN, HDR_LR, HDR_SCALE, STATS_PER_REPLICA, sharedViews } from './layout';
+import { applySummedGradient, computeShardGradient, variableNames, weightsChecksum, type Replica } from './replica';
+import type { ReplicaModel } from './tasks';
+import type { FromWorker, ReplicaState, ToWorker, WorkerInit } from './protocol';
+
+const init = workerData as WorkerInit;
+const port = parentPort;
+const views = sharedViews(init.shared, init.replicas, init.params);
+let replica: Replica | undefined;
+let fault: 'throw' | 'exit' | undefined;
+
+function send(m: FromWorker): void {
+  port?.postMessage(m);
+}
+
+function checkNames(model: ReplicaModel, state: ReplicaState): void {
+  const names = variableNames(model);
+  if (names.length !== state.names.length || names.some((n, i) => n !== state.names[i])) {
+    throw new Error(`replica ${init.index}: variable names differ from the main thread's`);
+  }
+}
+
+function loadState(rep: Replica, state: ReplicaState): void {
+  checkNames(rep.model, state);
+  const vars = rep.opt.variables as tf.Variable[];
+  vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(state.values[i] as Float32Array, v.shape, 'float32'))));
+  rep.opt.importState(state.optimizer);
+}
+
+/** Starts this thread's own backend (the worker does not go through useBackend: no optional peers here). */
+async function startBackend(name: 'wasm' | 'cpu'): Promise<void> {
+  tf.enableProdMode();
+  if (name === 'wasm') registerWasmKernels();
+  if (!(await tf.setBackend(name))) throw new Error(`replica ${init.index}: backend ${name} failed to start`);
+  await tf.ready();
+}
+
+/** The replica's model, built straight from the main thread's weights (no random initialisation). */
+function buildModel(): ReplicaModel {
+  const values = new Map<string, tf.Tensor>();
+  const { names, shapes, values: data } = init.state;
+  names.forEach((n, i) => values.set(n, tf.tensor(data[i] as Float32Array, shapes[i], 'float32')));
+  try {
+    if (init.modelKind === 'reward') return { kind: 'reward', model: new RewardModel(init.config, values) };
+    return { kind: 'policy', policy: new TransformerPolicy(init.config, values) };
+  } finally {
+    tf.dispose([...values.values()]);
+  }
+}
+
+async function start(): Promise<void> {
+  await startBackend(init.backend);
+  const model = buildModel();
+  const vars = model.kind === 'policy' ? model.policy.trainableVariables : model.model.trainableVariables;
+  const { decayFlags, ...options } = init.optimizer;
+  const opt = new AdamW(vars, { ...options, decayMask: (_, i) => decayFlags[i] === true });
+  replica = { model, opt };
+  checkNames(model, init.state);
+  opt.importState(init.state.optimizer);
+}
+
+/** Blocks until the main thread decides generation `gen`; returns the decision. */
+function awaitDecision(gen: number): number {
+  for (;;) {
+    const seen = Atomics.load(views.ctrl, CTRL_GEN);
+    if (seen >= gen) return Atomics.load(views.ctrl, CTRL_DECISION);
+    Atomics.wait(views.ctrl, CTRL_GEN, seen, 1000); // wakes at least every second, so terminate() is prompt
+  }
+}
+
+function step(rep: Replica, m: Extract<ToWorker, { type: 'step' }>): void {
+  if (fault === 'throw') {
+    fault = undefined;
+    throw new Error('injected fault (test hook)');
+  }
+  if (fault === 'exit') process.exit(3);
+  const r = computeShardGradient(rep, m.task, views.slot(init.index));
+  views.stats[init.index * STATS_PER_REPLICA] = r.loss;
+  send({ type: 'grads', gen: m.gen, metrics: r.metrics });
+  if (awaitDecision(m.gen) === ABORT) {
+    send({ type: 'aborted', gen: m.gen });
+    return;
+  }
+  applySummedGradient(rep, views.sum, views.header[HDR_SCALE] as number, views.header[HDR_LR] as number);
+  send({ type: 'applied', gen: m.gen, checksum: m.checksum ? weightsChecksum(rep.opt.variables) : null });
+}
+
+function memory(): FromWorker {
+  const backend = tf.backend() as { wasm?: { HEAPU8?: Uint8Array } };
+  return {
+    type: 'stats',
+    memory: {
+      numTensors: tf.memory().numTensors,
+      heapUsedBytes: getHeapStatistics().used_heap_size,
+      backendBytes: backend.wasm?.HEAPU8?.byteLength ?? tf.memory().numBytes,
+    },
+  };
+}
+
+function handle(m: ToWorker): void {
+  const rep = replica as Replica;
+  try {
+    if (m.type === 'step') step(rep, m);
+    else if (m.type === 'sync') {
+      loadState(rep, m.state);
+      send({ type: 'synced' });
+    } else if (m.type === 'stats') send(memory());
+    else if (m.type === 'crash') fault = m.how;
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    send({ type: 'error', name: err.name, message: err.message, stack: err.stack ?? String(err) });
+  }
+}
+
+start().then(
+  () => {
+    port?.on('message', handle);
+    send({ type: 'ready' });
+  },
+  (e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    send({ type: 'error', name: err.name, message: err.message, stack: err.stack ?? String(err) });
+  },
+);
