@@ -19,16 +19,18 @@ import {
   useBackend, BackendError, TransformerPolicy, LMTrainer, AdamW, optimizerStep, Rng, webgpuAdapter,
   type BackendName, type PaddedBatch, type TransformerConfig, type PresetName,
 } from '../dist/index.js';
+import { runScaling, scalingMarkdown } from './scaling';
+import { runGpt2Small, gpt2SmallMarkdown } from './gpt2-small';
 
 // ---------------------------------------------------------------------------------------------------
 // Arguments
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-interface Args { backends: Exclude<BackendName, 'auto'>[]; quick: boolean; out: string; profile: boolean }
+interface Args { backends: Exclude<BackendName, 'auto'>[]; quick: boolean; out: string; profile: boolean; scaling: boolean; gpt2: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { backends: ['tensorflow', 'webgpu', 'wasm', 'cpu'], quick: false, out: path.join(ROOT, 'docs', 'benchmarks.md'), profile: true };
+  const a: Args = { backends: ['tensorflow', 'webgpu', 'wasm', 'cpu'], quick: false, out: path.join(ROOT, 'docs', 'benchmarks.md'), profile: true, scaling: true, gpt2: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = (): string => {
@@ -44,8 +46,10 @@ function parseArgs(argv: string[]): Args {
     } else if (k === '--quick') a.quick = true;
     else if (k === '--out') a.out = path.resolve(next());
     else if (k === '--no-profile') a.profile = false;
+    else if (k === '--no-scaling') a.scaling = false;
+    else if (k === '--no-gpt2') a.gpt2 = false;
     else if (k === '--help' || k === '-h') {
-      console.log('usage: tsx bench/run.ts [--backends tensorflow,webgpu,wasm,cpu] [--quick] [--out docs/benchmarks.md] [--no-profile]');
+      console.log('usage: tsx bench/run.ts [--backends tensorflow,webgpu,wasm,cpu] [--quick] [--out docs/benchmarks.md] [--no-profile] [--no-scaling] [--no-gpt2]');
       process.exit(0);
     } else throw new Error(`unknown argument '${k}'`);
   }
@@ -753,8 +757,18 @@ async function main(): Promise<void> {
   const tokens = syntheticTokens(50_000, VOCAB);
   const results: BackendResult[] = [];
   for (const b of args.backends) results.push(await runBackend(b, args, tokens));
+  // Sections of their own: every core (worker threads, with the PyTorch peer), and GPT-2 small.
+  const extra: string[] = [];
+  if (args.scaling) {
+    await useBackend('wasm');
+    extra.push(scalingMarkdown(await runScaling({ quick: args.quick, log })));
+  }
+  if (args.gpt2) {
+    const gpuRow = results.some((r) => r.active === 'webgpu' && webgpuAdapter()?.software === false);
+    extra.push(gpt2SmallMarkdown(await runGpt2Small({ backends: gpuRow ? ['webgpu', 'wasm'] : ['wasm'], quick: args.quick, log })));
+  }
   fs.mkdirSync(path.dirname(args.out), { recursive: true });
-  fs.writeFileSync(args.out, render(machine, results));
+  fs.writeFileSync(args.out, [render(machine, results), ...extra].join('\n'));
   log(`wrote ${path.relative(process.cwd(), args.out) || args.out} in ${fix((performance.now() - started) / 1000, 0)} s`);
 }
 

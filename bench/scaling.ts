@@ -149,16 +149,27 @@ with torch.no_grad():
 print(json.dumps({"train": train, "generation": gen, "version": torch.__version__, "threads": torch.get_num_threads()}))
 `;
 
+/** The first of $PYTHON, Debian's /usr/bin/python3 and python3 on PATH that imports torch. */
+function torchPython(): string | undefined {
+  for (const py of [process.env.PYTHON, '/usr/bin/python3', 'python3']) {
+    if (py === undefined || py === '') continue;
+    try {
+      execFileSync(py, ['-c', 'import torch'], { stdio: 'pipe', timeout: 60_000 });
+      return py;
+    } catch { /* next */ }
+  }
+  return undefined;
+}
+
 function torchRow(steps: number, newTokens: number): ScalingResult['torch'] {
-  try {
-    execFileSync('python3', ['-c', 'import torch'], { stdio: 'pipe', timeout: 60_000 });
-  } catch {
-    return { skipped: 'python3 cannot import torch (install Debian python3-torch + libopenblas0-pthread to get this row)' };
+  const python = torchPython();
+  if (python === undefined) {
+    return { skipped: 'no python3 that imports torch (install Debian python3-torch + libopenblas0-pthread to get this row)' };
   }
   const file = path.join(os.tmpdir(), `tfjs-rlhf-torch-peer-${process.pid}.py`);
   fs.writeFileSync(file, TORCH_SCRIPT);
   try {
-    const out = execFileSync('python3', [file, String(steps), String(newTokens)], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' } });
+    const out = execFileSync(python, [file, String(steps), String(newTokens)], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' } });
     return JSON.parse(out.trim().split('\n').at(-1) as string) as ScalingResult['torch'];
   } catch (e) {
     return { skipped: `the PyTorch script failed: ${(e as Error).message.slice(0, 200)}` };

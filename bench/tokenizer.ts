@@ -4,7 +4,7 @@
  * `gpt-tokenizer` on the same vocabularies: GPT-2's (r50k_base) and the trained 8192-token one.
  * Prints a Markdown section for docs/benchmarks.md. Runs from the sources (no build needed):
  *
- *   npx tsx bench/tokenizer.ts            # all of it (~1-2 minutes on 2 cores)
+ *   npm run bench:tokenizer               # = tsx bench/tokenizer.ts: all of it (~1-2 minutes on 2 cores)
  *   npx tsx bench/tokenizer.ts --quick    # one category of the corpus, one warm pass
  *
  * Encoding is per sentence (57 340 calls), as a data pipeline calls it. "cold" is the first pass of a
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   lines.push('## Tokenizer (BpeTokenizer)', '');
   lines.push(`Brown corpus${quick ? ' (category ca only)' : ''}: ${texts.length} sentences, ${(chars / 1e6).toFixed(2)} M characters. `
-    + `Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}. Reproduce: \`npx tsx bench/tokenizer.ts\`.`, '');
+    + `Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}. Reproduce: \`npm run bench:tokenizer\`.`, '');
   lines.push('| Training (`BpeTokenizer.train`) | vocabulary | merges | seconds |', '|---|---|---|---|');
   let trained: BpeTokenizer | undefined;
   for (const vocabSize of quick ? [4096] : [4096, 8192]) {

@@ -220,7 +220,7 @@ export {
 } from './compress/index';
 export type {
   QuantizeOptions, ResolvedQuantizeOptions, PruneOptions, ResolvedPruneOptions, SparsityHandle, QuantizedMatrix, ScaleKind,
-  CompressibleModel, PerplexityOptions, CompressCliIo, NMPattern,
+  CompressibleModel, PerplexityOptions, PerplexityResult, ZeroCount, CompressCliIo, NMPattern,
 } from './compress/index';
 
 // Serving a policy over the OpenAI-compatible chat-completions API

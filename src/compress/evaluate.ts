@@ -19,8 +19,18 @@ export interface PerplexityOptions {
   batchSize?: number;
 }
 
+/** Result of {@link perplexity}. */
+export interface PerplexityResult {
+  /** Mean next-token loss in nats. */
+  loss: number;
+  /** `exp(loss)`. */
+  perplexity: number;
+  /** Number of windows evaluated. */
+  windows: number;
+}
+
 /** `{ loss, perplexity, windows }`: mean NLL in nats per token over `windows` windows of `tokens`. */
-export async function perplexity(policy: TransformerPolicy, tokens: ArrayLike<number>, options: PerplexityOptions = {}): Promise<{ loss: number; perplexity: number; windows: number }> {
+export async function perplexity(policy: TransformerPolicy, tokens: ArrayLike<number>, options: PerplexityOptions = {}): Promise<PerplexityResult> {
   const L = checkInteger('PerplexityOptions.seqLen', options.seqLen ?? policy.config.contextLength, 2, policy.config.contextLength);
   const bs = checkInteger('PerplexityOptions.batchSize', options.batchSize ?? 8, 1);
   const windows = Math.min(Math.floor(tokens.length / L), options.maxWindows ?? Infinity);

@@ -51,8 +51,16 @@ export function applySparsityMasks(variables: readonly tf.Variable[]): void {
   }
 }
 
+/** Zero count of a model's compressible matrices. */
+export interface ZeroCount {
+  /** Entries exactly 0. */
+  zeros: number;
+  /** All entries of the matrices counted. */
+  total: number;
+}
+
 /** Zero and total counts of `model`'s block linear maps (the weights compression touches). */
-export function countZeros(model: CompressibleModel): { zeros: number; total: number } {
+export function countZeros(model: CompressibleModel): ZeroCount {
   const tr = transformerOf(model);
   let zeros = 0;
   let total = 0;

@@ -14,6 +14,7 @@ import { PreferenceCollector, type CollectSummary } from '../feedback/collect/co
 import { unitHash } from '../ops/hash';
 import type { TransformerPolicy } from '../models/policy';
 import { joinPath } from '../io/paths';
+import { saveTokenizerFiles } from '../hf/tokenizer-files';
 import { PPOTrainer } from '../ppo/ppo-trainer';
 import { DPOTrainer } from '../dpo/dpo-trainer';
 import type { DPOTrainerOptions } from '../dpo/options';
@@ -133,6 +134,21 @@ export class RlhfPipeline {
     return this.options.seed * 1000 + this.stageSeed;
   }
 
+  /**
+   * Writes the tokenizer's Hugging Face files into each checkpoint folder, so `loadTokenizer(dir)`
+   * reads it back (a separate atomic write after the checkpoint's own: a kill between the two leaves
+   * the previous tokenizer files, which are the same tokenizer). A custom tokenizer class with no
+   * Hugging Face form is skipped with a warning.
+   */
+  private async saveTokenizer(...names: string[]): Promise<void> {
+    try {
+      for (const name of names) await saveTokenizerFiles(this.path(name), this.options.tokenizer);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      this.options.logger.log('warn', `RlhfPipeline: the tokenizer is not saved with the checkpoints (${e.message})`);
+    }
+  }
+
   private path(name: string): string {
     return joinPath(this.options.outDir, name);
   }
@@ -147,6 +163,7 @@ export class RlhfPipeline {
       const history = await trainer.train(examples, { epochs: o.sftEpochs });
       const after = heldOut.length > 0 ? await trainer.evaluate(heldOut) : undefined;
       await this.policy.save(this.path('sft-policy'));
+      await this.saveTokenizer('sft-policy');
       const last = history.at(-1);
       return { steps: history.length, finalLoss: last?.loss ?? Number.NaN, ...(before && { before }), ...(after && { after }) };
     } finally {
@@ -213,6 +230,7 @@ export class RlhfPipeline {
       const after = held.length > 0 ? await trainer.evaluate(held) : undefined;
       const normalization = await this.normalizeOn(rm, train);
       await rm.save(this.path('reward-model'));
+      await this.saveTokenizer('reward-model');
       return { trainRecords: train.length, heldOutRecords: held.length, normalization, ...(before && { before }), ...(after && { after }) };
     } finally {
       trainer.dispose();
@@ -250,6 +268,7 @@ export class RlhfPipeline {
     try {
       const stats = await trainer.train(prompts, { steps: o.ppoSteps });
       await trainer.save(this.path('ppo'));
+      await this.saveTokenizer('ppo', 'ppo/policy');
       const first = stats[0] as PPOStats;
       const last = stats.at(-1) as PPOStats;
       return { stats, firstScore: first['objective/scores'], lastScore: last['objective/scores'], lastKl: last['objective/kl'] };
@@ -281,6 +300,7 @@ export class RlhfPipeline {
       const stats = await trainer.train(train, { epochs: epochs ?? 1 });
       const after = held.length > 0 ? await trainer.evaluate(held) : undefined;
       await trainer.save(this.path('dpo'));
+      await this.saveTokenizer('dpo', 'dpo/policy');
       return { stats, trainRecords: train.length, heldOutRecords: held.length, ...(before && { before }), ...(after && { after }) };
     } finally {
       trainer.dispose();

@@ -99,7 +99,7 @@ class PairTable {
 
 /**
  * Merges every `a b` of word `w` into `x`, left to right, and updates the counts of the neighbouring
- * pairs (the merged pair's own count is dropped by the caller). Returns the new length.
+ * pairs (the merged pair's own count is dropped by the caller); the word's length shrinks in place.
  */
 function mergeWord(c: Corpus, w: number, a: number, b: number, x: number, pairs: PairTable): void {
   const sym = c.words[w] as Int32Array;

@@ -11,6 +11,7 @@ import { expectNoLeaks } from '../helpers/leaks';
 import { ByteTokenizer } from '../../src/tokenizers/byte';
 import { TransformerPolicy } from '../../src/models/policy';
 import { RlhfPipeline } from '../../src/pipeline/pipeline';
+import { loadTokenizer } from '../../src/hf/tokenizer-files';
 import { runRounds } from '../../src/pipeline/rounds';
 import { ConfigError, RlhfError } from '../../src/errors';
 import type { Labeler } from '../../src/feedback/types';
@@ -70,6 +71,12 @@ describe('RlhfPipeline', () => {
       expect(Number.isFinite(result.ppo.lastScore) && Number.isFinite(result.ppo.lastKl)).toBe(true);
       for (const f of ['sft-policy/config.json', 'reward-model/config.json', 'ppo/trainer.json', 'comparisons.jsonl']) {
         expect(existsSync(join(out, f)), f).toBe(true);
+      }
+      // Every checkpoint folder holds its tokenizer, read back by loadTokenizer.
+      for (const d of ['sft-policy', 'reward-model', 'ppo', 'ppo/policy']) {
+        const t = await loadTokenizer(join(out, d));
+        expect(t, d).toBeInstanceOf(ByteTokenizer);
+        expect(t.encode('héllo')).toEqual(new ByteTokenizer().encode('héllo'));
       }
       const lines = (await readFile(join(out, 'comparisons.jsonl'), 'utf8')).trim().split('\n');
       expect(lines).toHaveLength(prompts.length);
