@@ -90,7 +90,9 @@ async function measure(backend: Exclude<BackendName, 'auto'>, o: Required<Gpt2Sm
       promptIds: Array.from({ length: len / 2 }, (_, i) => (b * 131 + i * 7) % 50000),
       completionIds: Array.from({ length: len / 2 - 1 }, (_, i) => (b * 17 + i * 13) % 50000),
     }));
-    const sft = new SFTTrainer({ policy, tokenizer: idTokenizer(), batchSize: 4, learningRate: 1e-5, warmupSteps: 0 });
+    // In-process: with workers, each replica holds its own 124 M weights plus Adam moments, and a
+    // worker's wasm heap aborted (out of memory) on this step when we tried it.
+    const sft = new SFTTrainer({ policy, tokenizer: idTokenizer(), batchSize: 4, learningRate: 1e-5, warmupSteps: 0, workers: 1 });
     t = performance.now();
     await sft.train(examples, { epochs: 1 });
     row.sftStepSeconds = (performance.now() - t) / 1000;
