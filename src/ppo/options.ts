@@ -3,6 +3,7 @@
  * RLHF recipe: lm-human-preferences, the N / N+ implementation details, TRL), validated once.
  * @module
  */
+import { checkTools, type Tool } from '../tools/tool';
 import { ConfigError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { silentLogger } from '../logging/logger';
@@ -83,6 +84,13 @@ export interface PPOTrainerOptions {
   topP?: number;
   /** Tokens that end a response. Default `[tokenizer.eosId]`. */
   stopTokens?: number[];
+  /**
+   * Tools the policy may call while it writes (e.g. `calculatorTool()`): tokens a tool wrote are kept
+   * in the response but masked out of the policy loss, the KL and the value loss. Default `[]`.
+   */
+  tools?: readonly Tool[];
+  /** Most tool calls per response. Default `4`. */
+  maxToolCalls?: number;
   /** Subtracted from the score of a response that hit no stop token. Default: no penalty. */
   missingEosPenalty?: number;
   /** Clip the global gradient norm. Default `1`. */
@@ -150,6 +158,8 @@ export function resolvePPOOptions(o: PPOTrainerOptions): ResolvedPPOOptions {
     topK: checkInteger(P('topK'), o.topK ?? 0, 0),
     topP: checkNumber(P('topP'), o.topP ?? 1, { gt: 0, le: 1 }),
     stopTokens,
+    tools: checkTools(P('tools'), o.tools ?? []),
+    maxToolCalls: checkInteger(P('maxToolCalls'), o.maxToolCalls ?? 4, 0),
     ...(o.missingEosPenalty === undefined ? {} : { missingEosPenalty: checkNumber(P('missingEosPenalty'), o.missingEosPenalty) }),
     maxGradNorm: checkNumber(P('maxGradNorm'), o.maxGradNorm ?? 1, { gt: 0 }),
     adamEpsilon: checkNumber(P('adamEpsilon'), o.adamEpsilon ?? 1e-5, { gt: 0 }),

@@ -13,7 +13,8 @@ import type { Tokenizer } from '../tokenizers/tokenizer';
 import type { ResolvedPPOOptions } from './options';
 
 /** The sampling settings {@link rollout} reads (a subset of the PPO options, so other trainers can pass their own). */
-export type RolloutOptions = Pick<ResolvedPPOOptions, 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'stopTokens'>;
+export type RolloutOptions = Pick<ResolvedPPOOptions, 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'stopTokens'>
+  & Partial<Pick<ResolvedPPOOptions, 'tools' | 'maxToolCalls'>>;
 
 /** The samples of one PPO step and their fixed layout. */
 export interface Rollout {
@@ -31,8 +32,12 @@ export interface Rollout {
   responseStart: number;
   /** Response columns `R`. */
   responseLength: number;
-  /** `[B * R]`: 1 on real response tokens. */
+  /** `[B * R]`: 1 on real response tokens the policy wrote (0 on padding and on tokens a tool wrote). */
   responseMask: Float32Array;
+  /** Tool calls per response (`0`s without tools). */
+  toolCalls: number[];
+  /** Tool calls per response whose result was an error (`0`s without tools). */
+  toolErrors: number[];
 }
 
 /** Encodes prompts, checking they are non-empty and leave room for `maxNewTokens`. */
@@ -58,13 +63,15 @@ export async function rollout(
   rng: Rng,
 ): Promise<Rollout> {
   const promptIds = encodePrompts(prompts, tokenizer, policy, o);
-  const { tokens } = await policy.generate(promptIds, {
+  const tools = o.tools ?? [];
+  const { tokens, fromTool, toolCalls, toolErrors } = await policy.generate(promptIds, {
     maxNewTokens: o.maxNewTokens,
     temperature: o.temperature,
     topK: o.topK,
     topP: o.topP,
     stopTokens: o.stopTokens,
     seed: rng.nextUint32(),
+    ...(tools.length > 0 && { tools, maxToolCalls: o.maxToolCalls ?? 4, tokenizer }),
   });
   const stops = new Set(o.stopTokens);
   const hitStop = tokens.map((t) => t.length > 0 && stops.has(t[t.length - 1] as number));
@@ -73,9 +80,12 @@ export async function rollout(
   const R = batch.responseLength;
   const responseMask = new Float32Array(B * R);
   tokens.forEach((t, b) => responseMask.fill(1, b * R, b * R + t.length));
+  // The policy is not trained to predict what a tool wrote: those tokens leave every loss and the KL.
+  fromTool?.forEach((row, b) => row.forEach((tool, j) => { if (tool) responseMask[b * R + j] = 0; }));
   return {
     prompts: [...prompts], promptIds, responseIds: tokens, hitStop, batch,
     responseStart: batch.responseStart, responseLength: R, responseMask,
+    toolCalls: toolCalls ?? tokens.map(() => 0), toolErrors: toolErrors ?? tokens.map(() => 0),
   };
 }
 

@@ -48,6 +48,10 @@ export interface PPOStats {
   'val/explained_variance': number;
   /** Mean response length in tokens. */
   'val/response_length': number;
+  /** Mean tool calls per response (0 without the `tools` option). */
+  'tools/calls_per_response': number;
+  /** Tool calls in this batch whose result was an error (0 without the `tools` option). */
+  'tools/errors': number;
   /** Learning rate. */
   lr: number;
   /** Episodes (responses) seen so far, this step included. */
@@ -123,6 +127,7 @@ export function stepStats(r: StepRecord): PPOStats {
     'val/num_eos_tokens': ro.hitStop.filter(Boolean).length,
     'val/explained_variance': explainedVariance(r.oldValues, r.advantages.returns, ro.responseMask),
     'val/response_length': mean(ro.responseIds.map((x) => x.length)),
+    'tools/calls_per_response': mean(ro.toolCalls), 'tools/errors': ro.toolErrors.reduce((a, x) => a + x, 0),
     lr: r.learningRate, episode: r.progress.episode, step: r.progress.step,
     'policy/approxkl_first': firstApproxKl,
     'time/rollout': rollout, 'time/score': scoring, 'time/update': update, 'time/total': rollout + scoring + update,

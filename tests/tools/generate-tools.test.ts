@@ -6,6 +6,9 @@ import { ConfigError } from '../../src/errors';
 import { calculatorTool } from '../../src/tools/calculator';
 import { ToolRunner } from '../../src/tools/runner';
 import type { Tool } from '../../src/tools/tool';
+import { rollout } from '../../src/ppo/rollout';
+import { PPOTrainer } from '../../src/ppo/ppo-trainer';
+import { Rng } from '../../src/ops/random';
 import { setupBackend } from '../helpers/backend';
 import { expectNoLeaks } from '../helpers/leaks';
 
@@ -82,6 +85,27 @@ describe('generate with tools', () => {
       expect(g.toolCalls).toEqual([1, 0]);
       expect(g.toolErrors).toEqual([0, 0]);
     }
+
+    // RL rollouts (PPO, GRPO, RLOO share this stage): the tool's tokens stay in the response but leave
+    // the mask that every loss and the KL use.
+    const o = { ...base, temperature: 0.01, topK: 0, topP: 1, tools: [calc], maxToolCalls: 4 };
+    const ro = await rollout(p, ['Q12*34:', 'Hi:'], tok, o, new Rng(3));
+    const seen = await p.generate(prompts, { ...o, seed: new Rng(3).nextUint32(), tokenizer: tok });
+    expect(ro.responseIds).toEqual(seen.tokens);
+    expect(ro.toolCalls).toEqual([1, 0]);
+    const R = ro.responseLength;
+    seen.fromTool!.forEach((row, b) => row.forEach((tool, j) => expect(ro.responseMask[b * R + j]).toBe(tool ? 0 : 1)));
+    expect(seen.fromTool!.flat().filter(Boolean)).toHaveLength(3); // '4', '0', '8'
+
+    const ppo = new PPOTrainer({ policy: p, reward: (rows) => rows.map((r) => (r.response.includes('408') ? 1 : 0)), tokenizer: tok,
+      tools: [calc], temperature: 0.01, maxNewTokens: 24, batchSize: 2, miniBatchSize: 2, learningRate: 1e-5, seed: 2 });
+    const stats = await ppo.step(['Q12*34:', 'Hi:']);
+    expect(stats['tools/calls_per_response']).toBe(0.5);
+    expect(stats['tools/errors']).toBe(0);
+    expect(Number.isFinite(stats['loss/policy_avg']) && Number.isFinite(stats['objective/kl'])).toBe(true);
+    ppo.dispose();
+    await expect(Promise.resolve().then(() => new PPOTrainer({ policy: p, reward: () => [0], tokenizer: tok, tools: [calc, calc] })))
+      .rejects.toThrow(/PPOTrainerOptions.tools\[1\].name/);
     p.dispose();
   }, 240_000);
 
