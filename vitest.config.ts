@@ -11,6 +11,11 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts'],
+    // The WebGPU tests (Mesa llvmpipe through Dawn's GL backend) run with TFJS_RLHF_WEBGPU_TESTS=1
+    // (`npm run test:webgpu`, and a separate time-limited step of .ci/run): in one run of three here a
+    // Dawn promise never settled and the test file hung past vitest's timeouts, so they are kept out of
+    // the main run, where a hang would stall the whole suite.
+    exclude: process.env.TFJS_RLHF_WEBGPU_TESTS === '1' ? ['**/node_modules/**'] : ['**/node_modules/**', 'tests/backends/webgpu.test.ts'],
     globalSetup: ['tests/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -3,7 +3,7 @@
 // runs the same WGSL kernels a real GPU runs, so it checks the library's numerics and memory on
 // tfjs-backend-webgpu. The whole file is skipped, with the reason printed, only where no adapter can
 // be had (no Mesa EGL/GLES libraries: see docs/backends.md).
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,4 +132,17 @@ describe('WebGPU backend options', () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: root, timeout: 90_000 });
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)[0]).toHaveLength(1);
   });
+});
+
+describe('examples/gpu.ts on the software adapter', () => {
+  it('with SOFTWARE=1 finds the software WebGPU adapter, prints it, trains and generates', (ctx) => {
+    if (skipReason) return ctx.skip(skipReason);
+    const r = spawnSync('npx', ['tsx', 'examples/gpu.ts'], {
+      cwd: root, encoding: 'utf8', timeout: 150_000, env: { ...process.env, QUICK: '1', SOFTWARE: '1', STEPS: '2' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^backend webgpu/m);
+    expect(r.stdout).toMatch(/WebGPU adapter: llvmpipe.*, software/);
+    expect(r.stdout).toMatch(/generated 320 tokens/);
+  }, 200_000);
 });
