@@ -12,6 +12,7 @@ import type { AdamW } from '../optim/adamw';
 import type { Rng } from '../ops/random';
 import { checkWorkersOption, resolveWorkerCount, shardRanges, type WorkersOption } from './options';
 import { ReplicaPool } from './pool';
+import { pairMatrices } from '../reward/pairwise';
 import { optimizerStep, type OptimizerStepOptions, type OptimizerStepResult, type StepLossFn } from '../train/step';
 import type { ReplicaOptimizerOptions, WorkerMemory } from './protocol';
 import { sliceRows, type LMShard, type ReplicaModel, type RewardShard, type SFTShard, type ShardTask } from './tasks';
@@ -140,24 +141,7 @@ export function rewardShards(
   return shardRanges(groups.length, n).map(([ga, gb], i) => {
     const r0 = starts[ga] as number;
     const N = (starts[gb] as number) - r0;
-    const mine = groups.slice(ga, gb);
-    const P = mine.reduce((a, g) => a + g.pairs.length, 0);
-    const diff = new Float32Array(P * N);
-    const sum = new Float32Array(P * N);
-    const weight = new Float32Array(P);
-    let p = 0;
-    let off = 0;
-    for (const g of mine) {
-      for (const [w, l] of g.pairs) {
-        diff[p * N + off + w] = 1;
-        diff[p * N + off + l] = -1;
-        sum[p * N + off + w] = 1;
-        sum[p * N + off + l] = 1;
-        weight[p] = 1 / (g.pairs.length * groups.length);
-        p++;
-      }
-      off += g.rows;
-    }
+    const { diff, sum, weight, nPairs: P } = pairMatrices(groups.slice(ga, gb), groups.length);
     return {
       kind: 'reward', batch: sliceRows(batch, r0, r0 + N), diff, sum, weight, pairs: P,
       margin: o.margin, centerCoef: o.centerCoef, dropoutSeed: shardSeed(o.seed, i),

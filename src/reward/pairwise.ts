@@ -78,3 +78,46 @@ export function groupComparisons(records: readonly ComparisonRecord[]): PromptGr
     return g;
   });
 }
+
+/** The comparison matrices of a batch of prompt groups whose responses are concatenated in group order. */
+export interface PairMatrices {
+  /** `[P, N]`: +1 at the chosen response's row, -1 at the rejected one's. */
+  diff: Float32Array;
+  /** `[P, N]`: +1 at both rows. */
+  sum: Float32Array;
+  /** `[P]`: each pair weighted `1 / (pairs of its group * weightGroups)`. */
+  weight: Float32Array;
+  /** Pairs `P`. */
+  nPairs: number;
+}
+
+/**
+ * Builds {@link PairMatrices} for `groups` (each `rows` responses and its `[winner, loser]` row pairs,
+ * indices within the group). `weightGroups` is the number of groups the weights are normalised over:
+ * the groups here, or all groups of a step when these are one shard of it.
+ * @internal
+ */
+export function pairMatrices(
+  groups: readonly { rows: number; pairs: readonly (readonly [number, number])[] }[],
+  weightGroups: number = groups.length,
+): PairMatrices {
+  const N = groups.reduce((a, g) => a + g.rows, 0);
+  const P = groups.reduce((a, g) => a + g.pairs.length, 0);
+  const diff = new Float32Array(P * N);
+  const sum = new Float32Array(P * N);
+  const weight = new Float32Array(P);
+  let p = 0;
+  let offset = 0;
+  for (const g of groups) {
+    for (const [w, l] of g.pairs) {
+      diff[p * N + offset + w] = 1;
+      diff[p * N + offset + l] = -1;
+      sum[p * N + offset + w] = 1;
+      sum[p * N + offset + l] = 1;
+      weight[p] = 1 / (g.pairs.length * weightGroups);
+      p++;
+    }
+    offset += g.rows;
+  }
+  return { diff, sum, weight, nPairs: P };
+}

@@ -16,7 +16,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer';
 import { DataParallel, dropoutSeed, rewardShards } from '../parallel/data-parallel';
 import type { WorkerMemory } from '../parallel/protocol';
 import { checkInteger } from '../ops/validate';
-import { groupComparisons, pairwiseLoss, type ComparisonRecord, type PromptGroup } from './pairwise';
+import { groupComparisons, pairMatrices, pairwiseLoss, type ComparisonRecord, type PromptGroup } from './pairwise';
 import type { RewardModel } from './reward-model';
 import { resolveRewardOptions, type RewardTrainerOptions, type ResolvedRewardOptions } from './trainer-options';
 
@@ -64,15 +64,6 @@ interface EncodedGroup {
   pairs: [number, number][];
 }
 
-interface PairTensors {
-  /** `[P, N]`: +1 at chosen, -1 at rejected. */
-  diff: Float32Array;
-  /** `[P, N]`: +1 at both. */
-  sum: Float32Array;
-  /** `[P]`: per-pair weight (sums to 1 over the batch). */
-  weight: Float32Array;
-  nPairs: number;
-}
 
 /** Trains a {@link RewardModel} on pairwise comparisons and K-way rankings. */
 export class RewardTrainer {
@@ -147,34 +138,11 @@ export class RewardTrainer {
     });
   }
 
-  /** Pair matrices and weights for a batch of groups (responses concatenated in group order). */
-  private pairTensors(batch: EncodedGroup[]): PairTensors {
-    const N = batch.reduce((a, g) => a + g.responses.length, 0);
-    const P = batch.reduce((a, g) => a + g.pairs.length, 0);
-    const diff = new Float32Array(P * N);
-    const sum = new Float32Array(P * N);
-    const weight = new Float32Array(P);
-    let p = 0;
-    let offset = 0;
-    for (const g of batch) {
-      for (const [w, l] of g.pairs) {
-        diff[p * N + offset + w] = 1;
-        diff[p * N + offset + l] = -1;
-        sum[p * N + offset + w] = 1;
-        sum[p * N + offset + l] = 1;
-        weight[p] = 1 / (g.pairs.length * batch.length);
-        p++;
-      }
-      offset += g.responses.length;
-    }
-    return { diff, sum, weight, nPairs: P };
-  }
-
   /** Scores `[N]`, per-pair differences `[P]` and the loss for a batch (inside a tidy). */
   private forward(batch: EncodedGroup[], training: boolean) {
     const prompts = batch.flatMap((g) => g.responses.map(() => g.prompt));
     const responses = batch.flatMap((g) => g.responses);
-    const pt = this.pairTensors(batch);
+    const pt = pairMatrices(batch.map((g) => ({ rows: g.responses.length, pairs: g.pairs })));
     const N = responses.length;
     const scores = this.model.rawScores(promptResponseBatch(prompts, responses, this.tokenizer.padId), { training, rng: this.rng }); // [N]
     const col = tf.reshape(scores, [N, 1]);
