@@ -4,7 +4,8 @@
  * @module
  */
 import { tf } from '../tf';
-import { InputError } from '../errors';
+import { FileFormatError, InputError, previewValue } from '../errors';
+import { joinPath } from '../io/paths';
 import type { Logger } from '../logging/logger';
 import { Rng } from '../ops/random';
 import { AdamW } from '../optim/adamw';
@@ -12,9 +13,11 @@ import { warmupCosineSchedule, type LRSchedule } from '../optim/schedule';
 import type { PaddedBatch } from '../models/batch';
 import type { TransformerPolicy } from '../models/policy';
 import { checkInteger } from '../ops/validate';
-import { resolveLMOptions, type LMTrainerOptions } from './options';
+import { resolveLMOptions, type LMTrainerOptions, type ResolvedLMOptions } from './options';
 import { DataParallel, dropoutSeed, lmShards } from '../parallel/data-parallel';
 import type { WorkerMemory } from '../parallel/protocol';
+import { readTrainerFolder, writeTrainerFolder, TRAINER_FOLDER_FORMAT, type TrainerFolderJson } from '../dpo/checkpoint';
+import type { RngState } from '../ops/random';
 
 export type { LMTrainerOptions } from './options';
 
@@ -54,9 +57,28 @@ export interface LMEvaluation {
   perplexity: number;
 }
 
+/** Options of {@link LMTrainer.load}: what a checkpoint does not hold. */
+export interface LMLoadOptions {
+  /** Replicas for the resumed run (see {@link LMTrainerOptions.workers}). Default: as saved. */
+  workers?: LMTrainerOptions['workers'];
+  /** Receives progress messages. Default: silent. */
+  logger?: Logger;
+}
+
+/** Contents of an LM checkpoint's `trainer.json`. */
+interface LMTrainerJson extends TrainerFolderJson {
+  kind: 'lm';
+  step: number;
+  rng: RngState;
+  options: Omit<ResolvedLMOptions, 'logger'>;
+}
+
 /** Trains a {@link TransformerPolicy} to predict the next token of a token stream. */
 export class LMTrainer {
-  private readonly policy: TransformerPolicy;
+  /** The model being trained (for a trainer from {@link LMTrainer.load}, the loaded one, freed by `dispose`). */
+  readonly policy: TransformerPolicy;
+  private readonly options: ResolvedLMOptions;
+  private readonly owned: TransformerPolicy[] = [];
   private readonly opt: AdamW;
   private readonly schedule: LRSchedule;
   private readonly rng: Rng;
@@ -70,6 +92,7 @@ export class LMTrainer {
   /** Validates options with {@link resolveLMOptions} (throws a `ConfigError` naming the option) and creates the optimizer. */
   constructor(options: LMTrainerOptions) {
     const o = resolveLMOptions(options);
+    this.options = o;
     this.policy = options.policy;
     this.batchSize = o.batchSize;
     this.seqLen = o.sequenceLength;
@@ -90,10 +113,50 @@ export class LMTrainer {
     return this.stepCount;
   }
 
-  /** Frees the optimizer state (Adam moments) and ends the worker threads; the policy is the caller's. */
+  /** Frees the optimizer state (Adam moments) and ends the worker threads; the policy is the caller's (unless loaded by {@link LMTrainer.load}). */
   dispose(): void {
     this.opt.dispose();
     void this.parallel.dispose();
+    for (const p of this.owned) p.dispose();
+  }
+
+  /**
+   * Saves what resuming needs: `policy/`, the Adam moments (`trainer.safetensors`), the step, the
+   * window sampler's RNG state and the options (`trainer.json`). Atomic as a whole: a crash mid-save
+   * leaves the previous checkpoint. Node.js only.
+   */
+  async save(dir: string): Promise<void> {
+    const { logger: _l, ...options } = this.options;
+    const json: LMTrainerJson = { kind: 'lm', format: TRAINER_FOLDER_FORMAT, step: this.stepCount, rng: this.rng.getState(), options };
+    await writeTrainerFolder(dir, { json, policy: this.policy, optimizer: this.opt.exportState() });
+  }
+
+  /**
+   * Restores a trainer saved by {@link LMTrainer.save}: the next `train` call continues exactly where it
+   * stopped (same windows, same learning rate). The loaded policy is `trainer.policy`.
+   * @throws {@link FileFormatError} for a missing, mixed or non-finite checkpoint.
+   */
+  static async load(dir: string, with_: LMLoadOptions = {}): Promise<LMTrainer> {
+    const c = await readTrainerFolder<LMTrainerJson>(dir, 'lm');
+    if (!Number.isSafeInteger(c.json.step) || c.json.step < 0) {
+      c.policy.dispose();
+      throw new FileFormatError(joinPath(dir, 'trainer.json'), `step ${previewValue(c.json.step)} is not an integer >= 0`);
+    }
+    let trainer: LMTrainer;
+    try {
+      trainer = new LMTrainer({
+        ...c.json.options, policy: c.policy,
+        ...(with_.workers !== undefined ? { workers: with_.workers } : {}), ...(with_.logger ? { logger: with_.logger } : {}),
+      });
+    } catch (e) {
+      c.policy.dispose();
+      throw e;
+    }
+    trainer.owned.push(c.policy);
+    trainer.opt.importState(c.optimizer);
+    trainer.rng.setState(c.json.rng);
+    trainer.stepCount = c.json.step;
+    return trainer;
   }
 
   /** Live tensors and heap of each worker thread (empty when training in-process, before the first step, or after `dispose`). */
