@@ -55,40 +55,51 @@ async function readText(files: PretrainedFiles, name: string): Promise<string | 
   return path === undefined ? undefined : new TextDecoder().decode(await readFileBytes(path));
 }
 
-/** The vocabulary, merges, added tokens and special-token names of a folder. @internal */
-export async function readHfTokenizer(files: PretrainedFiles): Promise<HfTokenizerSpec> {
+/**
+ * The vocabulary, merges, added tokens and special-token names of parsed `tokenizer.json` and
+ * `tokenizer_config.json` objects. Pure (no file system). @internal
+ */
+export function specFromTokenizerJson(json: Record<string, unknown>, config: Record<string, unknown>, map: Record<string, unknown>, label: string): HfTokenizerSpec {
   const added: Added = new Map();
-  const config = (await readJsonFile(files, 'tokenizer_config.json')) ?? {};
-  const map = (await readJsonFile(files, 'special_tokens_map.json')) ?? {};
-  const json = await readJsonFile(files, 'tokenizer.json');
-  let vocab: Map<string, number>;
-  let merges: [string, string][];
-  if (json !== undefined) {
-    const where = `${files.label}/tokenizer.json`;
-    const model = (json.model ?? {}) as Record<string, unknown>;
-    if (model.type !== 'BPE') throw new FileFormatError(where, `model.type ${JSON.stringify(model.type)}: only byte-level BPE (GPT-2 style) tokenizers load`);
-    const pre = (json.pre_tokenizer ?? {}) as Record<string, unknown>;
-    if (pre.type !== 'ByteLevel') throw new FileFormatError(where, `pre_tokenizer.type ${JSON.stringify(pre.type)}: only the ByteLevel pre-tokenizer (GPT-2 style) is implemented`);
-    if (pre.add_prefix_space === true) throw new FileFormatError(where, 'pre_tokenizer.add_prefix_space = true is not implemented');
-    vocab = vocabFrom(model.vocab, where);
-    merges = (Array.isArray(model.merges) ? model.merges : []).map((m, i) => mergeFrom(m, i, where));
-    addedFrom(json.added_tokens, where, added);
-  } else {
-    const vocabJson = await readJsonFile(files, 'vocab.json');
-    const mergesTxt = await readText(files, 'merges.txt');
-    if (vocabJson === undefined || mergesTxt === undefined) throw new FileFormatError(files.label, 'no tokenizer.json, and no vocab.json + merges.txt');
-    vocab = vocabFrom(vocabJson, `${files.label}/vocab.json`);
-    const lines = mergesTxt.split('\n').map((l) => l.replace(/\r$/, ''));
-    merges = lines.filter((l, i) => l !== '' && !(i === 0 && l.startsWith('#version'))).map((l, i) => mergeFrom(l, i, `${files.label}/merges.txt`));
-    for (const [content, id] of vocabFrom((await readJsonFile(files, 'added_tokens.json')) ?? {}, `${files.label}/added_tokens.json`)) added.set(id, { content, special: true });
-  }
+  const where = `${label}/tokenizer.json`;
+  const model = (json.model ?? {}) as Record<string, unknown>;
+  if (model.type !== 'BPE') throw new FileFormatError(where, `model.type ${JSON.stringify(model.type)}: only byte-level BPE (GPT-2 style) tokenizers load`);
+  const pre = (json.pre_tokenizer ?? {}) as Record<string, unknown>;
+  if (pre.type !== 'ByteLevel') throw new FileFormatError(where, `pre_tokenizer.type ${JSON.stringify(pre.type)}: only the ByteLevel pre-tokenizer (GPT-2 style) is implemented`);
+  if (pre.add_prefix_space === true) throw new FileFormatError(where, 'pre_tokenizer.add_prefix_space = true is not implemented');
+  const vocab = vocabFrom(model.vocab, where);
+  const merges = (Array.isArray(model.merges) ? model.merges : []).map((m, i) => mergeFrom(m, i, where));
+  addedFrom(json.added_tokens, where, added);
+  return withSpecials({ vocab, merges, added }, config, map, label);
+}
+
+/** Adds `tokenizer_config.json`'s added tokens and the special-token names to a vocabulary. */
+function withSpecials(base: Pick<HfTokenizerSpec, 'vocab' | 'merges' | 'added'>, config: Record<string, unknown>, map: Record<string, unknown>, label: string): HfTokenizerSpec {
+  const added: Added = new Map(base.added);
   const decoder = config.added_tokens_decoder;
   if (typeof decoder === 'object' && decoder !== null) {
-    addedFrom(Object.entries(decoder).map(([id, t]) => ({ ...(t as object), id: Number(id) })), `${files.label}/tokenizer_config.json`, added);
+    addedFrom(Object.entries(decoder).map(([id, t]) => ({ ...(t as object), id: Number(id) })), `${label}/tokenizer_config.json`, added);
   }
   const special = (name: string): string | undefined => tokenName(config[name]) ?? tokenName(map[name]);
   const cls = typeof config[SAVED_CLASS] === 'string' ? config[SAVED_CLASS] : undefined;
-  return { vocab, merges, added, eos: special('eos_token'), bos: special('bos_token'), pad: special('pad_token'), cls };
+  return { vocab: base.vocab, merges: base.merges, added, eos: special('eos_token'), bos: special('bos_token'), pad: special('pad_token'), cls };
+}
+
+/** The vocabulary, merges, added tokens and special-token names of a folder. @internal */
+export async function readHfTokenizer(files: PretrainedFiles): Promise<HfTokenizerSpec> {
+  const config = (await readJsonFile(files, 'tokenizer_config.json')) ?? {};
+  const map = (await readJsonFile(files, 'special_tokens_map.json')) ?? {};
+  const json = await readJsonFile(files, 'tokenizer.json');
+  if (json !== undefined) return specFromTokenizerJson(json, config, map, files.label);
+  const vocabJson = await readJsonFile(files, 'vocab.json');
+  const mergesTxt = await readText(files, 'merges.txt');
+  if (vocabJson === undefined || mergesTxt === undefined) throw new FileFormatError(files.label, 'no tokenizer.json, and no vocab.json + merges.txt');
+  const vocab = vocabFrom(vocabJson, `${files.label}/vocab.json`);
+  const lines = mergesTxt.split('\n').map((l) => l.replace(/\r$/, ''));
+  const merges = lines.filter((l, i) => l !== '' && !(i === 0 && l.startsWith('#version'))).map((l, i) => mergeFrom(l, i, `${files.label}/merges.txt`));
+  const added: Added = new Map();
+  for (const [content, id] of vocabFrom((await readJsonFile(files, 'added_tokens.json')) ?? {}, `${files.label}/added_tokens.json`)) added.set(id, { content, special: true });
+  return withSpecials({ vocab, merges, added }, config, map, files.label);
 }
 
 /** Ids of the special tokens and the vocabulary size, as {@link Gpt2Tokenizer} documents. @internal */

@@ -3,9 +3,10 @@
  * `BpeTrainer`), saved and loaded as Hugging Face `tokenizer.json`.
  * @module
  */
-import type { ConfigError, FileFormatError, InputError } from '../errors';
+import { FileFormatError } from '../errors';
+import type { ConfigError, InputError } from '../errors';
 import type { HubOptions } from '../hf/hub';
-import { gpt2Vocabulary, readHfTokenizer, saveTokenizerFiles } from '../hf/tokenizer-files';
+import { gpt2Vocabulary, readHfTokenizer, saveTokenizerFiles, specFromTokenizerJson } from '../hf/tokenizer-files';
 import { openPretrained } from '../hf/source';
 import { ByteLevelBpe, symbolsToBytes } from './byte-level-bpe';
 import { checkTrainingText, checkTrainingTexts, resolveBpeTrainOptions, type BpeTrainOptions } from './bpe-options';
@@ -119,6 +120,29 @@ export class BpeTokenizer implements Tokenizer {
   static async fromPretrained(source: string, options: HubOptions = {}): Promise<BpeTokenizer> {
     const files = await openPretrained(source, options);
     return new BpeTokenizer(gpt2Vocabulary(await readHfTokenizer(files), files.label));
+  }
+
+  /**
+   * Builds a tokenizer from the contents of a Hugging Face `tokenizer.json` (and optionally
+   * `tokenizer_config.json` for the special tokens), as written by {@link BpeTokenizer.savePretrained}:
+   * no file system, so it works in browsers (fetch or bundle the JSON, pass it here).
+   * @param tokenizerJson - the `tokenizer.json` text or its parsed object.
+   * @param tokenizerConfig - the `tokenizer_config.json` text or object. Default: none (EOS
+   *   `<|endoftext|>`, BOS = EOS, PAD appended unless the added tokens name one in the config).
+   * @throws {@link FileFormatError} when the JSON is not a byte-level BPE.
+   */
+  static fromJson(tokenizerJson: string | Record<string, unknown>, tokenizerConfig: string | Record<string, unknown> = {}): BpeTokenizer {
+    const parse = (v: string | Record<string, unknown>, name: string): Record<string, unknown> => {
+      if (typeof v !== 'string') return v;
+      try {
+        return JSON.parse(v) as Record<string, unknown>;
+      } catch (e) {
+        throw new FileFormatError(name, `is not JSON: ${(e as Error).message.slice(0, 120)}`);
+      }
+    };
+    const label = '<json>';
+    const spec = specFromTokenizerJson(parse(tokenizerJson, 'tokenizer.json'), parse(tokenizerConfig, 'tokenizer_config.json'), {}, label);
+    return new BpeTokenizer(gpt2Vocabulary(spec, label));
   }
 
   /**
