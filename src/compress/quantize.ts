@@ -10,7 +10,7 @@
 import { tf } from '../tf';
 import { ConfigError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
-import { checkInteger, checkNumber, checkOneOf } from '../ops/validate';
+import { checkBoolean, checkInteger, checkNumber, checkOneOf } from '../ops/validate';
 import { collectStats, type LinearStats } from './calibrate';
 import { dequantizeMatrix, quantizeMatrix } from './int8';
 import { setQuantized } from './registry';
@@ -31,6 +31,12 @@ export interface QuantizeOptions {
    * their weight rows in float32. Needs `calibration`. Default: none (all int8).
    */
   outlierThreshold?: number;
+  /**
+   * Also store the token and position embeddings (`wte.weight`, `wpe.weight`; for a tied policy `wte` is
+   * the output head too) as int8, with one scale per embedding dimension. For a small model with a large
+   * vocabulary the embeddings are most of the file. Default `false` (embeddings stay float32).
+   */
+  embeddings?: boolean;
   /** Token-id sequences for the outlier test. Required with `outlierThreshold`. */
   calibration?: readonly (readonly number[])[];
   /** Calibration sequences per forward pass. Default `8`. */
@@ -47,6 +53,8 @@ export interface ResolvedQuantizeOptions {
   scheme: 'per-channel' | 'vector-wise';
   /** See {@link QuantizeOptions.outlierThreshold}; `Infinity` when none. */
   outlierThreshold: number;
+  /** See {@link QuantizeOptions.embeddings}. */
+  embeddings: boolean;
   /** See {@link QuantizeOptions.batchSize}. */
   batchSize: number;
   /** See {@link QuantizeOptions.logger}. */
@@ -61,12 +69,13 @@ export function resolveQuantizeOptions(options: QuantizeOptions): ResolvedQuanti
   if (Number.isFinite(outlierThreshold) && options.calibration === undefined) {
     throw new ConfigError('QuantizeOptions.calibration', undefined, 'is required with outlierThreshold (outliers are found in activations)');
   }
-  return { bits: 8, scheme, outlierThreshold, batchSize: checkInteger('QuantizeOptions.batchSize', options.batchSize ?? 8, 1), logger: options.logger ?? silentLogger };
+  const embeddings = checkBoolean('QuantizeOptions.embeddings', options.embeddings ?? false);
+  return { bits: 8, scheme, outlierThreshold, embeddings, batchSize: checkInteger('QuantizeOptions.batchSize', options.batchSize ?? 8, 1), logger: options.logger ?? silentLogger };
 }
 
 /**
  * A new model of the same class as `model` (`model` is unchanged) whose block linear maps are int8 +
- * float32 scales. Embeddings, LayerNorms, biases and heads stay float32. Pruned zeros stay zero, so
+ * float32 scales. LayerNorms, biases and heads stay float32, and embeddings unless `embeddings: true`. Pruned zeros stay zero, so
  * `quantize(prune(m, ...))` composes.
  */
 export function quantize<M extends CompressibleModel>(model: M, options: QuantizeOptions = {}): M {
@@ -78,7 +87,7 @@ export function quantize<M extends CompressibleModel>(model: M, options: Quantiz
     : undefined;
   const out = copyModel(model);
   try {
-    quantizeInto(out, names, stats, o);
+    quantizeInto(out, o.embeddings ? [...names, 'wte.weight', 'wpe.weight'] : names, stats, o);
   } catch (e) {
     out.dispose();
     throw e;

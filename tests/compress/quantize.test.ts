@@ -112,6 +112,29 @@ describe('quantize(model)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('embeddings: true stores wte and wpe as int8 too (smaller file), close outputs, identical after a reload', async () => {
+    const before = tf.memory().numTensors;
+    const p = new TransformerPolicy({ ...CONFIG, vocabSize: 300 }); // embeddings are most of this model
+    const blocks = quantize(p);
+    const all = quantize(p, { embeddings: true });
+    const ids = [[1, 200, 3, 299, 5], [6, 7]];
+    const [a, b] = [await logits(p, ids), await logits(all, ids)];
+    const maxDiff = a.reduce((m, x, i) => Math.max(m, Math.abs(x - (b[i] as number))), 0);
+    expect(maxDiff).toBeGreaterThan(0);
+    expect(maxDiff).toBeLessThan(0.05);
+    const { tensors } = decodeSafetensors(all.toSafetensors());
+    expect(tensors['wte.weight']?.dtype).toBe('int8');
+    expect(tensors['wte.weight.scale']?.shape).toEqual([32]);
+    expect(tensors['wpe.weight']?.dtype).toBe('int8');
+    expect(all.toSafetensors().length).toBeLessThan(0.6 * blocks.toSafetensors().length);
+    await all.save(join(dir, 'emb'));
+    const r = await TransformerPolicy.load(join(dir, 'emb'));
+    expect(await logits(r, ids)).toEqual(b);
+    expect(() => quantize(p, { embeddings: 'yes' as unknown as boolean })).toThrow(/QuantizeOptions\.embeddings/);
+    for (const m of [p, blocks, all, r]) m.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('vector-wise writes bitsandbytes names ([out, in] + .SCB) and reads back identically; outliers stay float', async () => {
     const p = new TransformerPolicy(CONFIG);
     const calibration = [[1, 2, 3, 4, 5, 6, 7, 8], [9, 10, 11]];
