@@ -1,39 +1,54 @@
 /**
- * Compression, measured: the quickstart's pretrained base (examples/assets/brown-micro, 0.8 M parameters,
- * bytes as tokens) dense, int8, magnitude 50 %, SparseGPT 50 %, 2:4 (both), SparseGPT 50 % + int8.
- * For each: held-out perplexity on the 200 Brown sentences examples/pretrain-brown.ts holds out (the
- * checkpoint never trained on them), the checkpoint's bytes, generation tokens/s, zeros.
- * Calibration: 32 windows of 128 bytes from the training part of the same split (as SparseGPT
- * calibrates on training data).
+ * Compression, measured on the two pretrained bases: dense, int8, magnitude 50 %, SparseGPT 50 %, 2:4
+ * (both), SparseGPT 50 % + int8. For each: held-out perplexity on Brown text the checkpoint never
+ * trained on, the checkpoint's bytes, generation tokens/s, zeros. Calibration: 32 context-long windows
+ * from the training part of the same split (as SparseGPT calibrates on training data).
  *
- *   npx tsx examples/compress-brown.ts        # 9 minutes measured on 2 busy, shared CPU cores (wasm)
+ *   npx tsx examples/compress-brown.ts                     # brown-micro: 0.8 M parameters, bytes as tokens
+ *   MODEL=brown-bpe npx tsx examples/compress-brown.ts     # brown-bpe: 4.2 M parameters, BPE (the quickstart's base)
  *
- * Knobs: OUT (default `.tmp/compress-brown`), BACKEND (default auto), SAMPLES (calibration windows).
+ * brown-micro's split is examples/pretrain-brown.ts's (the first 200 sentences of its files held out);
+ * brown-bpe's is examples/pretrain-bpe.ts's (the last file of each category held out). brown-bpe ships
+ * in int8: its "dense" row is that checkpoint's float32 values (the float32 original is what
+ * pretrain-bpe.ts writes to .tmp/pretrain-bpe/model; set BASE to measure from it).
+ * Knobs: MODEL, BASE (a checkpoint folder), OUT (default `.tmp/compress-<MODEL>`), BACKEND (default
+ * auto), SAMPLES (calibration windows).
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ByteTokenizer, TransformerPolicy, countZeros, perplexity, prune, quantize, useBackend, type BackendName,
+  ByteTokenizer, TransformerPolicy, countZeros, loadTokenizer, perplexity, prune, quantize, useBackend, type BackendName,
 } from 'tfjs-rlhf';
 import { brownSentences } from './shared/brown';
 
-const OUT = process.env.OUT ?? '.tmp/compress-brown';
+const MODEL = process.env.MODEL ?? 'brown-micro';
+if (MODEL !== 'brown-micro' && MODEL !== 'brown-bpe') throw new Error(`MODEL must be brown-micro or brown-bpe, got ${MODEL.slice(0, 40)}`);
+const OUT = process.env.OUT ?? `.tmp/compress-${MODEL}`;
 const SAMPLES = Number(process.env.SAMPLES ?? 32);
 const backend = await useBackend((process.env.BACKEND ?? 'auto') as BackendName);
-const tokenizer = new ByteTokenizer();
-const base = await TransformerPolicy.load(new URL('./assets/brown-micro', import.meta.url).pathname);
+const dir = process.env.BASE ?? new URL(`./assets/${MODEL}`, import.meta.url).pathname;
+const tokenizer = MODEL === 'brown-micro' ? new ByteTokenizer() : await loadTokenizer(dir);
+const base = await TransformerPolicy.load(dir);
 const ctx = base.config.contextLength;
 
-// The split of examples/pretrain-brown.ts: the first 200 sentences are held out, the rest trained on.
-const sentences = await brownSentences(['ca', 'cf', 'cn'], 60);
-const held = sentences.splice(0, 200);
+/** The held-out and training sentences of the script that trained `MODEL`. */
+async function split(): Promise<{ held: string[]; sentences: string[] }> {
+  if (MODEL === 'brown-micro') { // examples/pretrain-brown.ts: the first 200 sentences held out
+    const sentences = await brownSentences(['ca', 'cf', 'cn'], 60);
+    return { held: sentences.splice(0, 200), sentences };
+  }
+  const held = await brownSentences(['ca44', 'cf48', 'cg75', 'cj80', 'cn29']); // examples/pretrain-bpe.ts
+  const heldSet = new Set(held);
+  return { held, sentences: (await brownSentences(['ca', 'cf', 'cg', 'cj', 'cn'])).filter((s) => !heldSet.has(s)) };
+}
+const { held, sentences } = await split();
 const stream = (xs: string[]) => xs.flatMap((s) => [...tokenizer.encode(s), tokenizer.eosId]);
 const test = stream(held);
 const train = stream(sentences);
 // Calibration windows spread over the training stream (deterministic).
 const stride = Math.floor(train.length / SAMPLES);
 const calibration = Array.from({ length: SAMPLES }, (_, i) => train.slice(i * stride, i * stride + ctx));
-console.log(`backend ${backend}; held-out ${test.length} bytes (${Math.floor(test.length / ctx)} windows of ${ctx}); calibration ${SAMPLES} x ${ctx} bytes`);
+console.log(`backend ${backend}; ${MODEL} (${base.parameterCount.toLocaleString('en')} parameters); held-out ${test.length} tokens (${Math.floor(test.length / ctx)} windows of ${ctx}); calibration ${SAMPLES} x ${ctx} tokens`);
 
 const prompts = ['The jury said', 'She looked at the', 'In the morning', 'He was not'].map((p) => tokenizer.encode(p));
 async function tokensPerSecond(p: TransformerPolicy): Promise<number> {

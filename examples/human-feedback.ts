@@ -14,21 +14,21 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ByteTokenizer, PreferenceCollector, RewardModel, RewardTrainer, TerminalLabeler, TransformerPolicy, WebLabeler,
+  PreferenceCollector, RewardModel, RewardTrainer, TerminalLabeler, WebLabeler,
   readAll, readRankings, useBackend, type Labeler,
 } from 'tfjs-rlhf';
 import { sentimentTask } from './shared/sentiment-task';
+import { BASE_DIR, loadBase } from './shared/base';
 
 const OUT = process.env.OUT ?? '.tmp/human-feedback';
 const ITEMS = Number(process.env.ITEMS ?? 20);
 const K = Number(process.env.K ?? 4);
-const MAX_NEW = 32;
+const MAX_NEW = 20; // tokens
 const file = join(OUT, 'comparisons.jsonl');
 
 await useBackend();
-const tokenizer = new ByteTokenizer();
 const sft = '.tmp/quickstart/sft-policy';
-const policy = await TransformerPolicy.load(existsSync(join(sft, 'config.json')) ? sft : new URL('./assets/brown-micro', import.meta.url).pathname);
+const { policy, tokenizer } = await loadBase(existsSync(join(sft, 'config.json')) ? sft : BASE_DIR);
 const { comparisonPrompts } = await sentimentTask(tokenizer, policy.config.contextLength, MAX_NEW, {
   demonstrations: 640, heldOut: 48, evaluation: 48, comparison: ITEMS, ppo: 0,
 });

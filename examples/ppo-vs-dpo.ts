@@ -17,7 +17,8 @@
  */
 import { rm as removeDir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ByteTokenizer, RlhfPipeline, TransformerPolicy, useBackend, type BackendName } from 'tfjs-rlhf';
+import { RlhfPipeline, TransformerPolicy, useBackend, type BackendName } from 'tfjs-rlhf';
+import { BASE_DIR, baseTokenizer } from './shared/base';
 import { sentimentLabeler, sentimentScore } from './shared/sentiment-labeller';
 import { sentimentTask } from './shared/sentiment-task';
 
@@ -30,15 +31,15 @@ for (const [k, v] of [['PPO_STEPS', PPO_STEPS], ['DPO_EPOCHS', DPO_EPOCHS]] as c
   if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a positive integer, got ${v}`);
 }
 if (!(DPO_BETA > 0)) throw new Error(`DPO_BETA must be > 0, got ${process.env.DPO_BETA}`);
-const CHECKPOINT = new URL('./assets/brown-micro', import.meta.url).pathname;
+const CHECKPOINT = BASE_DIR;
 const K = 6;
-const MAX_NEW = 32;
+const MAX_NEW = 20; // tokens
 const t0 = Date.now();
 const clock = () => `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s]`;
 const f = (x: number, d = 2) => x.toFixed(d);
 
 const backend = await useBackend((process.env.BACKEND ?? 'auto') as BackendName);
-const tokenizer = new ByteTokenizer();
+const tokenizer = await baseTokenizer();
 const eos = tokenizer.eosId;
 await removeDir(OUT, { recursive: true, force: true });
 console.log(`${clock()} backend ${backend}; writing to ${OUT}${QUICK ? ' (QUICK=1: tiny settings)' : ''}`);

@@ -16,23 +16,23 @@
  */
 import { rm as removeDir } from 'node:fs/promises';
 import {
-  ByteTokenizer, JudgeLabeler, RlhfPipeline, TransformerPolicy, progressLogger, runRounds, useBackend, type RoundSummary,
+  JudgeLabeler, RlhfPipeline, progressLogger, runRounds, useBackend, type RoundSummary,
 } from 'tfjs-rlhf';
 import { sentimentScore } from './shared/sentiment-labeller';
 import { sentimentTask } from './shared/sentiment-task';
+import { loadBase } from './shared/base';
 
 const QUICK = process.env.QUICK === '1';
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`ROUNDS must be a positive integer, got ${process.env.ROUNDS}`);
 const OUT = process.env.OUT ?? (QUICK ? '.tmp/rounds-quick' : '.tmp/rounds');
 const PER_ROUND = QUICK ? 16 : 160; // prompts labelled per round
-const MAX_NEW = 32;
+const MAX_NEW = 20; // tokens
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 console.log(`backend ${await useBackend()}; ${ROUNDS} rounds, writing to ${OUT}`);
 await removeDir(OUT, { recursive: true, force: true });
-const tokenizer = new ByteTokenizer();
-const policy = await TransformerPolicy.load(new URL('./assets/brown-micro', import.meta.url).pathname);
+const { policy, tokenizer } = await loadBase();
 
 // Demonstrations and prompts from the Brown corpus, as in the quickstart (examples/shared/sentiment-task.ts).
 const { demonstrations, comparisonPrompts, ppoPrompts } = await sentimentTask(tokenizer, policy.config.contextLength, MAX_NEW, {

@@ -14,15 +14,16 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ByteTokenizer, TransformerPolicy, consoleLogger, servePolicy, useBackend } from 'tfjs-rlhf';
+import { consoleLogger, servePolicy, useBackend } from 'tfjs-rlhf';
+import { BASE_DIR, loadBase } from './shared/base';
 
-const fallback = existsSync('.tmp/quickstart/ppo/policy/config.json') ? '.tmp/quickstart/ppo/policy' : new URL('./assets/brown-micro', import.meta.url).pathname;
+const fallback = existsSync('.tmp/quickstart/ppo/policy/config.json') ? '.tmp/quickstart/ppo/policy' : BASE_DIR;
 const dir = process.env.POLICY ?? fallback;
 if (!existsSync(join(dir, 'config.json'))) throw new Error(`POLICY=${dir} has no config.json`);
 await useBackend();
-const policy = await TransformerPolicy.load(dir);
+const { policy, tokenizer } = await loadBase(dir); // checkpoints of the quickstart hold their tokenizer
 const server = await servePolicy({
-  policy, tokenizer: new ByteTokenizer(), port: Number(process.env.PORT ?? 8080), maxNewTokens: 64, logger: consoleLogger('info'),
+  policy, tokenizer, port: Number(process.env.PORT ?? 8080), maxNewTokens: 64, logger: consoleLogger('info'),
 });
 console.error(`serving ${dir} at ${server.url}/v1/chat/completions (model "${server.model}"); Ctrl-C stops`);
 process.once('SIGINT', () => {

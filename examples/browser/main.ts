@@ -1,10 +1,17 @@
 /**
- * Browser example: pretrain a tiny byte-level GPT on a few inline paragraphs, chart the loss live with
- * vega, then show a sample. Serve it with `npx vite examples/browser` (see README.md next to this file).
- * When done it sets `window.__rlhfResult` (read by tests/browser/browser.test.ts).
+ * Browser example: load the quickstart's pretrained base (examples/assets/brown-bpe: a 4.2 M-parameter
+ * GPT and its BPE tokenizer, int8 weights, about 7 MB) in the page, sample from it, fine-tune it on a
+ * few inline paragraphs while charting the loss live with vega, then sample again. Serve it with
+ * `npx vite examples/browser` (see README.md next to this file). When done it sets
+ * `window.__rlhfResult` (read by tests/browser/browser.test.ts).
  */
 import { changeset, parse, View, type Spec } from 'vega';
-import { ByteTokenizer, consoleLogger, LMTrainer, TransformerPolicy, useBackend } from 'tfjs-rlhf';
+import { BpeTokenizer, consoleLogger, LMTrainer, TransformerPolicy, useBackend, type TransformerConfig } from 'tfjs-rlhf';
+// The base checkpoint: its config and tokenizer bundled as JSON, its weights fetched as a file.
+import baseConfig from '../assets/brown-bpe/config.json';
+import tokenizerJson from '../assets/brown-bpe/tokenizer.json';
+import tokenizerConfig from '../assets/brown-bpe/tokenizer_config.json';
+import weightsUrl from '../assets/brown-bpe/model.safetensors?url';
 // The wasm backend's binaries as bundled asset URLs (Vite copies them into the build output).
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -16,6 +23,8 @@ interface RlhfResult {
   steps: number;
   losses: number[];
   sample: string;
+  /** The base model's continuation of the prompt, before fine-tuning. */
+  before: string;
   error?: string;
 }
 
@@ -25,8 +34,8 @@ declare global {
   }
 }
 
-const STEPS = 60;
-const PROMPT = 'The ';
+const STEPS = 24;
+const PROMPT = 'The';
 
 const TEXT = [
   'The little train left the station early in the morning. It ran past the river, past the mill and ' +
@@ -58,7 +67,7 @@ const chartSpec: Spec = {
   ],
   axes: [
     { orient: 'bottom', scale: 'x', title: 'step' },
-    { orient: 'left', scale: 'y', title: 'loss (nats/byte)' },
+    { orient: 'left', scale: 'y', title: 'loss (nats/token)' },
   ],
   marks: [{
     type: 'line',
@@ -86,11 +95,19 @@ async function run(result: RlhfResult): Promise<void> {
   const view = new View(parse(chartSpec), { renderer: 'svg', container: '#chart', hover: false });
   await view.runAsync();
 
-  const tokenizer = new ByteTokenizer();
+  status.textContent = 'loading the base model…';
+  const tokenizer = BpeTokenizer.fromJson(tokenizerJson, tokenizerConfig);
+  const weights = new Uint8Array(await (await fetch(weightsUrl)).arrayBuffer());
+  const policy = TransformerPolicy.fromSafetensors(weights, baseConfig as TransformerConfig, 'brown-bpe/model.safetensors');
   const tokens = tokenizer.encode(TEXT);
-  const policy = TransformerPolicy.fromPreset('tiny', tokenizer.vocabSize, { contextLength: 64, seed: 1 });
+  const sample = async () => {
+    const { tokens: out } = await policy.generate([tokenizer.encode(PROMPT)], { maxNewTokens: 24, temperature: 0.8, seed: 7, stopTokens: [tokenizer.eosId] });
+    return tokenizer.decode(out[0] ?? []);
+  };
+  result.before = await sample();
+  el('before').textContent = PROMPT + result.before;
   const trainer = new LMTrainer({
-    policy, learningRate: 6e-3, batchSize: 8, sequenceLength: 48, warmupSteps: 5, decaySteps: STEPS, seed: 1,
+    policy, learningRate: 3e-4, batchSize: 4, sequenceLength: 32, warmupSteps: 3, decaySteps: STEPS, seed: 1,
   });
   try {
     await trainer.train(tokens, {
@@ -104,8 +121,7 @@ async function run(result: RlhfResult): Promise<void> {
       },
     });
     status.textContent = 'sampling…';
-    const { tokens: out } = await policy.generate([tokenizer.encode(PROMPT)], { maxNewTokens: 56, temperature: 0.8, seed: 7 });
-    result.sample = tokenizer.decode(out[0] ?? []);
+    result.sample = await sample();
     el('sample').textContent = PROMPT + result.sample; // model output is text, never markup
     status.textContent = `done: ${STEPS} steps, final loss ${result.losses.at(-1)?.toFixed(3) ?? '?'}`;
   } finally {
@@ -115,7 +131,7 @@ async function run(result: RlhfResult): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const result: RlhfResult = { backend: '', steps: 0, losses: [], sample: '' };
+  const result: RlhfResult = { backend: '', steps: 0, losses: [], sample: '', before: '' };
   try {
     await run(result);
   } catch (e) {

@@ -22,6 +22,14 @@ const WORDS = new Set([
   'poor', 'lost', 'fear', 'crisis', 'trouble', 'dead', 'wrong', 'pain', 'sorry', 'lack', 'afraid',
 ]);
 
+/**
+ * The Brown categories the task's sentences come from: editorials, reviews, religion, skills and
+ * hobbies, government documents, fiction of several kinds, humor. Pretraining (examples/pretrain-bpe.ts)
+ * used the others (press reportage, popular lore, belles lettres, learned, adventure), so no prompt or
+ * demonstration is text the base model saw.
+ */
+export const TASK_CATEGORIES = ['cb', 'cc', 'cd', 'ce', 'ch', 'ck', 'cl', 'cm', 'cp', 'cr'];
+
 /** How many items of each kind to return. */
 export interface TaskSizes {
   /** SFT demonstrations (half positive, half negative), held-out ones included. */
@@ -45,27 +53,31 @@ export interface SentimentTask {
   ppoPrompts: string[];
 }
 
-/** Cuts a sentence before its first listed sentiment word (from the 4th word on), or `undefined`. */
-function atSentiment(s: string, maxNew: number): SFTExample | undefined {
+/**
+ * Cuts a sentence before its first listed sentiment word (from the 4th word on), or `undefined`. The
+ * completion runs from that word to the first punctuation mark at or after its 4th word (or to the end
+ * of the sentence), and must fit in `maxNew` tokens.
+ */
+function atSentiment(s: string, tokenizer: Tokenizer, maxNew: number): SFTExample | undefined {
   if (!/^[\x20-\x7e]+$/.test(s)) return undefined;
   const words = s.split(' ');
   const i = words.findIndex((w, j) => j >= 3 && sentimentScore(w) !== 0);
   if (i < 0 || !WORDS.has(words[i]?.toLowerCase() ?? '')) return undefined;
-  const rest = words.slice(i).join(' ');
-  const end = rest.search(/[.,;:!?]/);
-  const completion = ` ${end < 0 ? rest : rest.slice(0, end + 1)}`;
-  if (completion.length > maxNew) return undefined; // the demonstration fits the response budget
+  const rest = words.slice(i);
+  const end = rest.findIndex((w, j) => j >= 3 && /[.,;:!?]$/.test(w));
+  const completion = ` ${rest.slice(0, end < 0 ? rest.length : end + 1).join(' ')}`;
+  if (tokenizer.encode(completion).length > maxNew) return undefined; // the demonstration fits the response budget
   return { prompt: `Continue: ${words.slice(Math.max(0, i - 6), i).join(' ')}`, completion };
 }
 
 /**
  * Builds the splits for a policy with context `contextLength` whose responses are capped at `maxNew`
- * tokens (bytes), so every prompt leaves room for a full response and its EOS.
+ * tokens, so every prompt leaves room for a full response and its EOS.
  */
 export async function sentimentTask(tokenizer: Tokenizer, contextLength: number, maxNew: number, sizes: TaskSizes): Promise<SentimentTask> {
   const fits = (e: SFTExample) => tokenizer.encode(e.prompt).length + maxNew + 1 <= contextLength;
-  const pool = new Rng(42).shuffle(await brownSentences(['cb', 'cc', 'cd', 'ce', 'cg', 'ch', 'cj', 'ck', 'cl', 'cm', 'cp', 'cr']))
-    .map((s) => atSentiment(s, maxNew)).filter((e): e is SFTExample => e !== undefined && fits(e));
+  const pool = new Rng(42).shuffle(await brownSentences(TASK_CATEGORIES))
+    .map((s) => atSentiment(s, tokenizer, maxNew)).filter((e): e is SFTExample => e !== undefined && fits(e));
   const firstWordScore = (e: SFTExample) => sentimentScore(e.completion.split(' ')[1] ?? '');
   const pos = pool.filter((e) => firstWordScore(e) > 0);
   const neg = pool.filter((e) => firstWordScore(e) < 0);

@@ -56,6 +56,7 @@ interface RlhfResult {
   steps: number;
   losses: number[];
   sample: string;
+  before: string;
   error?: string;
 }
 
@@ -83,7 +84,7 @@ describe('browser example (Vite bundle in headless Chromium)', () => {
     if (outDir !== '') rmSync(outDir, { recursive: true, force: true });
   });
 
-  it('bundles, picks the wasm backend, trains (loss falls), charts the loss and samples text', async () => {
+  it('bundles, picks the wasm backend, loads the base model, fine-tunes it (loss falls), charts the loss and samples text', async () => {
     const page = await chromium!.browser.newPage();
     const pageErrors: string[] = [];
     const consoleErrors: string[] = [];
@@ -114,7 +115,10 @@ describe('browser example (Vite bundle in headless Chromium)', () => {
     expect(result.sample.length).toBeGreaterThan(0);
     // The page shows the backend, the sample as text, and a vega chart with one line.
     expect(await page.textContent('#backend')).toBe('wasm');
-    expect(await page.textContent('#sample')).toBe(`The ${result.sample}`);
+    expect(await page.textContent('#sample')).toBe(`The${result.sample}`);
+    // The shipped base model (int8 checkpoint + BPE tokenizer) loaded and wrote words before fine-tuning.
+    expect(await page.textContent('#before')).toBe(`The${result.before}`);
+    expect(result.before.trim().split(/\s+/).length).toBeGreaterThanOrEqual(3);
     expect(await page.locator('#chart svg path').count()).toBeGreaterThan(0);
     await page.close();
   });

@@ -14,9 +14,9 @@ let printed: string;
 beforeAll(async () => {
   out = join(await mkdtemp(join(tmpdir(), 'rlhf-quickstart-')), 'run');
   printed = execFileSync('npx', ['tsx', 'examples/quickstart.ts'], {
-    cwd: root, encoding: 'utf8', timeout: 180_000, env: { ...process.env, QUICK: '1', OUT: out },
+    cwd: root, encoding: 'utf8', timeout: 300_000, env: { ...process.env, QUICK: '1', OUT: out },
   });
-}, 200_000);
+}, 320_000);
 afterAll(() => rm(resolve(out, '..'), { recursive: true, force: true }));
 
 describe('examples/quickstart.ts (QUICK=1)', () => {
@@ -30,6 +30,19 @@ describe('examples/quickstart.ts (QUICK=1)', () => {
     for (const f of ['sft-policy/config.json', 'reward-model/config.json', 'ppo/trainer.json', 'comparisons.jsonl', 'metrics.jsonl']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
+  });
+
+  it('every checkpoint folder holds the BPE tokenizer the base was trained with', async () => {
+    const { BpeTokenizer, loadTokenizer } = await import('../../src/index');
+    const base = await loadTokenizer(join(root, 'examples/assets/brown-bpe'));
+    expect(base).toBeInstanceOf(BpeTokenizer);
+    for (const dir of ['sft-policy', 'reward-model', 'ppo/policy']) {
+      const tok = await loadTokenizer(join(out, dir));
+      expect(tok, dir).toBeInstanceOf(BpeTokenizer);
+      expect(tok.vocabSize, dir).toBe(base.vocabSize);
+      expect(tok.encode('The jury praised the administration.'), dir).toEqual(base.encode('The jury praised the administration.'));
+    }
+    expect(printed).toMatch(/English words \d\.\d{3} -> \d\.\d{3}/);
   });
 
   it('writes a self-contained report page with the charts and the data of the run', async () => {

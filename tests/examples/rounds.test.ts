@@ -15,7 +15,7 @@ describe('examples/rounds.ts (QUICK=1)', () => {
   it('runs two rounds, each labelled, trained, saved and summarised; the reward model sees both rounds', () => {
     const out = join(dir, 'run');
     const printed = execFileSync('npx', ['tsx', 'examples/rounds.ts'], {
-      cwd: root, encoding: 'utf8', timeout: 180_000, env: { ...process.env, QUICK: '1', OUT: out },
+      cwd: root, encoding: 'utf8', timeout: 300_000, env: { ...process.env, QUICK: '1', OUT: out },
     });
     const rounds = printed.split('\n').filter((l) => /^round \d+:/.test(l));
     expect(rounds).toHaveLength(2);
@@ -30,5 +30,5 @@ describe('examples/rounds.ts (QUICK=1)', () => {
     }
     const labelled = readFileSync(join(out, 'comparisons.jsonl'), 'utf8').trim().split('\n');
     expect(labelled.every((l) => (JSON.parse(l) as { labeler: string }).labeler === 'judge:afinn-165')).toBe(true);
-  }, 200_000);
+  }, 320_000);
 });
