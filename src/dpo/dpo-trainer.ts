@@ -13,7 +13,7 @@ import { Rng, type RngState } from '../ops/random';
 import { AdamW } from '../optim/adamw';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { optimizerStep } from '../train/step';
-import { readTrainerFolder, TRAINER_FOLDER_FORMAT, writeTrainerFolder } from './checkpoint';
+import { readTrainerFolder, TRAINER_FOLDER_FORMAT, writeTrainerFolder } from '../train/trainer-folder';
 import { encodePreferences, type EncodedPreference, type PreferenceRecord } from './data';
 import { batchRows, dpoBatchLoss, sequenceLogps } from './forward';
 import { resolveDPOOptions, type DPOTrainerOptions, type ResolvedDPOOptions } from './options';

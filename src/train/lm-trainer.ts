@@ -16,7 +16,7 @@ import { checkInteger } from '../ops/validate';
 import { resolveLMOptions, type LMTrainerOptions, type ResolvedLMOptions } from './options';
 import { DataParallel, dropoutSeed, lmShards } from '../parallel/data-parallel';
 import type { WorkerMemory } from '../parallel/protocol';
-import { readTrainerFolder, writeTrainerFolder, TRAINER_FOLDER_FORMAT, type TrainerFolderJson } from '../dpo/checkpoint';
+import { readTrainerFolder, writeTrainerFolder, TRAINER_FOLDER_FORMAT, type TrainerFolderJson } from './trainer-folder';
 import type { RngState } from '../ops/random';
 
 export type { LMTrainerOptions } from './options';

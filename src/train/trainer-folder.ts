@@ -1,5 +1,5 @@
 /**
- * Checkpoints of the preference and critic-free trainers (DPO, GRPO, RLOO): `policy/`, optionally
+ * Checkpoints of the LM, preference and critic-free trainers (LM, DPO, GRPO, RLOO): `policy/`, optionally
  * `ref/`, the Adam moments (`trainer.safetensors`) and a `trainer.json` with a kind tag, format
  * version, counters, RNG state and options. The folder is written atomically as a whole
  * (`io/atomic-dir`): after a crash a load gives the previous checkpoint or the new one, never a mix.
