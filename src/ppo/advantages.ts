@@ -21,8 +21,13 @@ export interface AdvantageInputs {
   values: Float32Array;
   /** Response mask `[B * R]`. */
   mask: Float32Array;
-  /** Scores `[B]`. */
+  /** Scores `[B]`, each added at its row's last real token (ignored when `tokenScores` is given). */
   scores: number[];
+  /**
+   * Scores placed token by token `[B * R]` (multi-turn dialogue with a score per turn), added where
+   * the mask is 1, instead of `scores` at the last token. Default: none.
+   */
+  tokenScores?: Float32Array;
   /** Rows. */
   batch: number;
   /** Response columns. */
@@ -60,7 +65,9 @@ export async function computeAdvantages(x: AdvantageInputs, where: string): Prom
     const mask = tf.tensor2d(x.mask, [B, R]);
     const kl = klPenalty(tf.tensor2d(x.logProbs, [B, R]), tf.tensor2d(x.refLogProbs, [B, R]), x.estimator); // [B, R]
     const klM = tf.mul(kl, mask); //                                                                          [B, R]
-    let rewards = perTokenRewards({ scores: tf.tensor1d(x.scores), kl, mask, klCoef: x.klCoef }); //          [B, R]
+    const last = x.tokenScores === undefined ? x.scores : x.scores.map(() => 0);
+    let rewards = perTokenRewards({ scores: tf.tensor1d(last), kl, mask, klCoef: x.klCoef }); //               [B, R]
+    if (x.tokenScores !== undefined) rewards = tf.add(rewards, tf.mul(tf.tensor2d(x.tokenScores, [B, R]), mask)) as tf.Tensor2D; // [B, R]
     if (x.whitenRewards) rewards = maskedWhiten(rewards, mask, false) as tf.Tensor2D;
     const { advantages, returns } = gae(rewards, tf.tensor2d(x.values, [B, R]), mask, { gamma: x.gamma, lam: x.lam });
     return [maskedWhiten(advantages, mask, true), returns, klM, tf.sum(klM, 1)];

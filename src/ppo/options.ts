@@ -12,6 +12,8 @@ import type { RewardModel } from '../reward/reward-model';
 import type { KlEstimator } from '../rl/kl';
 import type { EpsilonPlacement } from '../optim/adamw';
 import type { Tokenizer } from '../tokenizers/tokenizer';
+import type { ChatMessage } from '../data/types';
+import { resolveDialogueOptions, type DialogueOptions, type ResolvedDialogueOptions } from '../dialogue/options';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkSeed, checkTokenIds } from '../ops/validate';
 
 /** One sample handed to a reward function. */
@@ -24,6 +26,11 @@ export interface RewardSample {
   promptIds: number[];
   /** Response token ids (the stop token included when it was generated). */
   responseIds: number[];
+  /**
+   * Dialogue rollouts only (`PPOTrainerOptions.dialogue`): the conversation scored, as chat messages
+   * (the prompt's messages, then the turns written; it ends with the assistant turn scored).
+   */
+  messages?: ChatMessage[];
 }
 
 /** A programmatic reward: one finite score per sample, in order. */
@@ -91,6 +98,14 @@ export interface PPOTrainerOptions {
   tools?: readonly Tool[];
   /** Most tool calls per response. Default `4`. */
   maxToolCalls?: number;
+  /**
+   * Multi-turn dialogue rollouts: `step` then takes conversations (chat messages) as prompts, the
+   * policy writes up to `dialogue.maxTurns` assistant turns of up to `maxNewTokens` tokens each, user
+   * turns come from the prompt's script or `dialogue.userSimulator`, and only assistant tokens are
+   * trained (user-turn tokens are masked out of the policy loss, the KL and the value loss). The
+   * chat template is SFT's (`tokenizeChat`). Default: off (single-turn prompts).
+   */
+  dialogue?: DialogueOptions;
   /** Subtracted from the score of a response that hit no stop token. Default: no penalty. */
   missingEosPenalty?: number;
   /** Clip the global gradient norm. Default `1`. */
@@ -119,11 +134,14 @@ export interface PPOTrainerOptions {
 
 /**
  * {@link PPOTrainerOptions} with every default filled in (models and data excluded); each field means
- * what it means there. `klTarget` and `missingEosPenalty` stay optional (absent = off).
+ * what it means there. `klTarget`, `missingEosPenalty` and `dialogue` stay optional (absent = off).
  */
 export type ResolvedPPOOptions = Required<Omit<PPOTrainerOptions,
-  'policy' | 'reward' | 'tokenizer' | 'ref' | 'valueModel' | 'ptxData' | 'klTarget' | 'missingEosPenalty'>>
-  & Pick<PPOTrainerOptions, 'klTarget' | 'missingEosPenalty'>;
+  'policy' | 'reward' | 'tokenizer' | 'ref' | 'valueModel' | 'ptxData' | 'klTarget' | 'missingEosPenalty' | 'dialogue'>>
+  & Pick<PPOTrainerOptions, 'klTarget' | 'missingEosPenalty'> & {
+    /** {@link PPOTrainerOptions.dialogue} with its defaults filled in; absent = single-turn prompts. */
+    dialogue?: ResolvedDialogueOptions;
+  };
 
 const P = (name: string) => `PPOTrainerOptions.${name}`;
 
@@ -160,6 +178,7 @@ export function resolvePPOOptions(o: PPOTrainerOptions): ResolvedPPOOptions {
     stopTokens,
     tools: checkTools(P('tools'), o.tools ?? []),
     maxToolCalls: checkInteger(P('maxToolCalls'), o.maxToolCalls ?? 4, 0),
+    ...(o.dialogue === undefined ? {} : { dialogue: resolveDialogueOptions(o.dialogue, P('dialogue')) }),
     ...(o.missingEosPenalty === undefined ? {} : { missingEosPenalty: checkNumber(P('missingEosPenalty'), o.missingEosPenalty) }),
     maxGradNorm: checkNumber(P('maxGradNorm'), o.maxGradNorm ?? 1, { gt: 0 }),
     adamEpsilon: checkNumber(P('adamEpsilon'), o.adamEpsilon ?? 1e-5, { gt: 0 }),

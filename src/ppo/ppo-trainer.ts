@@ -20,8 +20,11 @@ import { computeAdvantages } from './advantages';
 import { evaluateRollout, referenceLogProbs } from './evaluate-rollout';
 import { criticVariables, zeroValueHead, type Critic } from './forward';
 import { resolvePPOOptions, type PPOTrainerOptions, type ResolvedPPOOptions, type RewardFunction } from './options';
-import { rollout } from './rollout';
+import { rollout, type Rollout } from './rollout';
 import { scoreRollout } from './score';
+import { dialogueRollout } from './dialogue-rollout';
+import { scoreDialogue, type DialogueScores } from './dialogue-score';
+import type { DialogueOptions, DialoguePrompt } from '../dialogue/options';
 import { mean, reportStep, stepStats, type PPOStats, type StepRecord } from './stats';
 import { minibatchPlan, ppoUpdate } from './update';
 
@@ -43,7 +46,15 @@ export interface PPOLoadOptions {
   logger?: Logger;
   /** PPO-ptx token stream, when the run used one. */
   ptxData?: ArrayLike<number>;
+  /** Dialogue options, when the run used them (a `userSimulator` function is not stored in checkpoints). Default: the saved ones. */
+  dialogue?: DialogueOptions;
 }
+
+/**
+ * A prompt of {@link PPOTrainer.step}: a string, or with the `dialogue` option a conversation (chat
+ * messages, or a `DialogueSample` with scripted user turns).
+ */
+export type PPOPrompt = string | DialoguePrompt;
 
 export type { PPOProgress } from './checkpoint';
 
@@ -113,22 +124,28 @@ export class PPOTrainer {
 
   /**
    * One PPO iteration on these prompts (the rollout batch); returns its stats. The stages, numbered
-   * as in docs/guides/ppo.md, each live in their own module under `src/ppo/`.
+   * as in docs/guides/ppo.md, each live in their own module under `src/ppo/`. With the `dialogue`
+   * option the prompts are conversations and stages 1 and 3 are the multi-turn ones.
    */
-  async step(prompts: readonly string[]): Promise<PPOStats> {
+  async step(prompts: readonly PPOPrompt[]): Promise<PPOStats> {
     const o = this.options;
     const n = this.progress.step + 1;
     const t0 = performance.now();
-    const ro = await rollout(this.policy, prompts, this.tokenizer, o, this.rng); //                           1. rollout
+    const talk = o.dialogue === undefined ? undefined //                                                      1. rollout
+      : await dialogueRollout(this.policy, prompts, this.tokenizer, o, o.dialogue, this.rng);
+    const ro: Rollout = talk ?? await rollout(this.policy, prompts as readonly string[], this.tokenizer, o, this.rng);
     const t1 = performance.now();
     const plan = minibatchPlan(ro.batch.batch, o, this.rng); //                                               every epoch's minibatches
     const epoch1 = plan[0] as number[][];
     const old = await evaluateRollout(this.policy, this.critic, ro, epoch1, o.temperature); //                1. old log-probs, 5. values
     const refLogProbs = await referenceLogProbs(this.ref, ro, epoch1, o.temperature); //                      2. reference
-    const scores = await scoreRollout(this.reward, ro, this.tokenizer, o, n); //                              3. score
+    const scores: DialogueScores = talk === undefined || o.dialogue === undefined //                          3. score
+      ? await scoreRollout(this.reward, ro, this.tokenizer, o, n)
+      : await scoreDialogue(this.reward, talk, this.tokenizer, o, o.dialogue, n);
     const klCoef = this.kl.value;
     const adv = await computeAdvantages({ //                                                                  4. rewards, 6. advantages
       logProbs: old.logProbs, refLogProbs, values: old.values, mask: ro.responseMask, scores: scores.final,
+      ...(scores.tokenScores && { tokenScores: scores.tokenScores }),
       batch: ro.batch.batch, length: ro.responseLength, klCoef, estimator: o.klEstimator,
       whitenRewards: o.whitenRewards, gamma: o.gamma, lam: o.lam,
     }, `PPOTrainer step ${n}`);
@@ -147,7 +164,7 @@ export class PPOTrainer {
   }
 
   /** Runs `steps` PPO steps, taking `batchSize` prompts per step in order (cycling through them). */
-  async train(prompts: readonly string[], options: PPOTrainOptions): Promise<PPOStats[]> {
+  async train(prompts: readonly PPOPrompt[], options: PPOTrainOptions): Promise<PPOStats[]> {
     if (!Array.isArray(prompts) || prompts.length === 0) throw new InputError('prompts', prompts, 'must be a non-empty array of strings');
     const steps = checkInteger('steps', options.steps, 1);
     const history: PPOStats[] = [];
@@ -155,7 +172,7 @@ export class PPOTrainer {
     const o = this.options;
     for (let i = 0; i < steps; i++) {
       const start = ((this.progress.step * B) % prompts.length);
-      const batch = Array.from({ length: B }, (_, k) => prompts[(start + k) % prompts.length] as string);
+      const batch = Array.from({ length: B }, (_, k) => prompts[(start + k) % prompts.length] as PPOPrompt);
       const stats = await this.step(batch);
       history.push(stats);
       o.logger.progress?.({ task: 'ppo', done: i + 1, total: steps, unit: 'step', info: { score: stats['objective/scores'], kl: stats['objective/kl'] } });
@@ -192,6 +209,7 @@ export class PPOTrainer {
       ...state.json.options, policy, ref, reward: with_.reward, tokenizer: with_.tokenizer,
       valueModel: critic ?? 'shared',
       ...(with_.logger ? { logger: with_.logger } : {}), ...(with_.ptxData ? { ptxData: with_.ptxData } : {}),
+      ...(with_.dialogue ? { dialogue: with_.dialogue } : {}),
     });
     trainer.owned.push(policy, ref, ...(critic ? [critic] : []));
     if (trainer.critic.kind === 'shared' && state.valueHead) {

@@ -11,6 +11,7 @@ import { promptResponseBatch, type PaddedBatch } from '../models/batch';
 import type { TransformerPolicy } from '../models/policy';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import type { ResolvedPPOOptions } from './options';
+import type { DialogueRolloutInfo } from '../dialogue/conversation';
 
 /** The sampling settings {@link rollout} reads (a subset of the PPO options, so other trainers can pass their own). */
 export type RolloutOptions = Pick<ResolvedPPOOptions, 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'stopTokens'>
@@ -38,6 +39,8 @@ export interface Rollout {
   toolCalls: number[];
   /** Tool calls per response whose result was an error (`0`s without tools). */
   toolErrors: number[];
+  /** The conversations and their turns, when the rollout is a multi-turn dialogue (`PPOTrainerOptions.dialogue`). */
+  dialogue?: DialogueRolloutInfo;
 }
 
 /** Encodes prompts, checking they are non-empty and leave room for `maxNewTokens`. */

@@ -7,8 +7,12 @@
 import { InputError, NonFiniteError } from '../errors';
 import { RewardModel } from '../reward/reward-model';
 import type { Tokenizer } from '../tokenizers/tokenizer';
+import type { ChatMessage } from '../data/types';
 import type { ResolvedPPOOptions, RewardFunction, RewardSample } from './options';
 import type { Rollout } from './rollout';
+
+/** What {@link scoreRollout} reads of a rollout: its rows, and the conversations of a dialogue rollout. */
+export type ScoredRows = Pick<Rollout, 'prompts' | 'promptIds' | 'responseIds' | 'hitStop'> & { dialogue?: { messages: ChatMessage[][] } };
 
 /** Scores of a rollout: the raw reward and the score after the missing-EOS penalty. */
 export interface Scores {
@@ -24,7 +28,7 @@ export type ScoreOptions = Pick<ResolvedPPOOptions, 'missingEosPenalty'>;
 /**
  * Stage 3: scores every sample.
  * @param reward - a reward model (scored with EOS appended to truncated responses) or a reward function.
- * @param ro - the rollout.
+ * @param ro - the rollout (its conversations, for a dialogue rollout, go to a reward function as `messages`).
  * @param tokenizer - decodes responses for a reward function.
  * @param o - `missingEosPenalty`, subtracted from the score of a response that hit no stop token.
  * @param step - the trainer's step, for errors.
@@ -33,7 +37,7 @@ export type ScoreOptions = Pick<ResolvedPPOOptions, 'missingEosPenalty'>;
  */
 export async function scoreRollout(
   reward: RewardModel | RewardFunction,
-  ro: Rollout,
+  ro: ScoredRows,
   tokenizer: Tokenizer,
   o: ScoreOptions,
   step: number,
@@ -54,6 +58,7 @@ export async function scoreRollout(
       response: tokenizer.decode(ro.responseIds[b] as number[]),
       promptIds: [...(ro.promptIds[b] as number[])],
       responseIds: [...(ro.responseIds[b] as number[])],
+      ...(ro.dialogue && { messages: (ro.dialogue.messages[b] as ChatMessage[]).map((m) => ({ ...m })) }),
     }));
     raw = await reward(samples);
   }

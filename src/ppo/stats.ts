@@ -52,6 +52,10 @@ export interface PPOStats {
   'tools/calls_per_response': number;
   /** Tool calls in this batch whose result was an error (0 without the `tools` option). */
   'tools/errors': number;
+  /** Mean assistant turns per conversation (1 without the `dialogue` option). */
+  'dialogue/turns_per_conversation': number;
+  /** User-turn tokens in this batch's responses, all masked out of every loss and the KL (0 without the `dialogue` option). */
+  'dialogue/user_tokens_masked': number;
   /** Learning rate. */
   lr: number;
   /** Episodes (responses) seen so far, this step included. */
@@ -128,6 +132,8 @@ export function stepStats(r: StepRecord): PPOStats {
     'val/explained_variance': explainedVariance(r.oldValues, r.advantages.returns, ro.responseMask),
     'val/response_length': mean(ro.responseIds.map((x) => x.length)),
     'tools/calls_per_response': mean(ro.toolCalls), 'tools/errors': ro.toolErrors.reduce((a, x) => a + x, 0),
+    'dialogue/turns_per_conversation': ro.dialogue ? mean(ro.dialogue.turns.map((t) => t.length)) : 1,
+    'dialogue/user_tokens_masked': ro.dialogue ? ro.dialogue.userTokens.reduce((a, x) => a + x, 0) : 0,
     lr: r.learningRate, episode: r.progress.episode, step: r.progress.step,
     'policy/approxkl_first': firstApproxKl,
     'time/rollout': rollout, 'time/score': scoring, 'time/update': update, 'time/total': rollout + scoring + update,
