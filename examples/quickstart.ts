@@ -87,7 +87,9 @@ console.log(`${clock()} stage 2: reward model on ${reward.trainRecords} rankings
 /** Answers the held-out prompts (fixed seed) and scores them with the labeller and the reward model. */
 async function answer(label: string) {
   const ids = evalPrompts.map((p) => tokenizer.encode(p));
-  const { tokens } = await policy.generate(ids, { maxNewTokens: MAX_NEW, temperature: 0.7, stopTokens: [eos], seed: 123 });
+  // Nucleus sampling (top-p 0.9 at temperature 0.7), as chat products decode: the rare tail tokens a
+  // 4 M-parameter model assigns a little probability to are where invented words come from.
+  const { tokens } = await policy.generate(ids, { maxNewTokens: MAX_NEW, temperature: 0.7, topP: 0.9, stopTokens: [eos], seed: 123 });
   const rm = pipeline.rewardModel as NonNullable<typeof pipeline.rewardModel>;
   const rmScores = await rm.score(ids, tokens.map((t) => (t.at(-1) === eos ? t : [...t, eos])));
   const texts = tokens.map((t) => tokenizer.decode(t));

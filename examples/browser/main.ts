@@ -34,7 +34,7 @@ declare global {
   }
 }
 
-const STEPS = 24;
+const STEPS = 20;
 const PROMPT = 'The';
 
 const TEXT = [
@@ -101,13 +101,13 @@ async function run(result: RlhfResult): Promise<void> {
   const policy = TransformerPolicy.fromSafetensors(weights, baseConfig as TransformerConfig, 'brown-bpe/model.safetensors');
   const tokens = tokenizer.encode(TEXT);
   const sample = async () => {
-    const { tokens: out } = await policy.generate([tokenizer.encode(PROMPT)], { maxNewTokens: 24, temperature: 0.8, seed: 7, stopTokens: [tokenizer.eosId] });
+    const { tokens: out } = await policy.generate([tokenizer.encode(PROMPT)], { maxNewTokens: 16, temperature: 0.8, seed: 7, stopTokens: [tokenizer.eosId] });
     return tokenizer.decode(out[0] ?? []);
   };
   result.before = await sample();
   el('before').textContent = PROMPT + result.before;
   const trainer = new LMTrainer({
-    policy, learningRate: 3e-4, batchSize: 4, sequenceLength: 32, warmupSteps: 3, decaySteps: STEPS, seed: 1,
+    policy, learningRate: 3e-4, batchSize: 2, sequenceLength: 32, warmupSteps: 3, decaySteps: STEPS, seed: 1,
   });
   try {
     await trainer.train(tokens, {

@@ -93,7 +93,7 @@ describe('browser example (Vite bundle in headless Chromium)', () => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
     await page.goto(served!.url);
-    await page.waitForFunction(() => (window as { __rlhfResult?: unknown }).__rlhfResult !== undefined, null, { timeout: 50_000 });
+    await page.waitForFunction(() => (window as { __rlhfResult?: unknown }).__rlhfResult !== undefined, null, { timeout: 150_000 });
     const result = (await page.evaluate(() => (window as { __rlhfResult?: unknown }).__rlhfResult)) as RlhfResult;
 
     expect(served!.requests.filter((r) => r.status !== 200)).toEqual([]);
@@ -121,7 +121,7 @@ describe('browser example (Vite bundle in headless Chromium)', () => {
     expect(result.before.trim().split(/\s+/).length).toBeGreaterThanOrEqual(3);
     expect(await page.locator('#chart svg path').count()).toBeGreaterThan(0);
     await page.close();
-  });
+  }, 200_000); // a 4.2 M-parameter model on single-threaded wasm in a shared CI machine
 
   it('when the .wasm binaries cannot be fetched, auto falls back to cpu and the logger says why', async () => {
     const page = await chromium!.browser.newPage();
