@@ -80,6 +80,7 @@ async function measure(name: string, make: () => TransformerPolicy): Promise<voi
 await measure('dense (float32)', () => base);
 await measure('int8 per-channel', () => quantize(base));
 await measure('int8 vector-wise', () => quantize(base, { scheme: 'vector-wise' }));
+await measure('int8 + embeddings', () => quantize(base, { embeddings: true }));
 await measure('magnitude 50%', () => prune(base, { method: 'magnitude', sparsity: 0.5 }));
 await measure('SparseGPT 50%', () => prune(base, { method: 'sparsegpt', sparsity: 0.5, calibration }));
 await measure('magnitude 2:4', () => prune(base, { method: 'magnitude', pattern: '2:4' }));
