@@ -14,16 +14,16 @@
  */
 import { join } from 'node:path';
 import {
-  ByteTokenizer, RewardModel, TransformerPolicy, prune, quantize, useBackend, type BackendName, type CompressibleModel,
+  RewardModel, TransformerPolicy, loadTokenizer, prune, quantize, useBackend, type BackendName, type CompressibleModel,
 } from 'tfjs-rlhf';
 import { sentimentScore } from './shared/sentiment-labeller';
 import { sentimentTask } from './shared/sentiment-task';
 
 const QS = process.env.QUICKSTART ?? '.tmp/quickstart';
 const backend = await useBackend((process.env.BACKEND ?? 'auto') as BackendName);
-const tokenizer = new ByteTokenizer();
+const tokenizer = await loadTokenizer(join(QS, 'sft-policy')); // the quickstart saves its tokenizer with every checkpoint
 const eos = tokenizer.eosId;
-const MAX_NEW = 32;
+const MAX_NEW = 20; // tokens, as in the quickstart
 const K = 6;
 const sft = await TransformerPolicy.load(join(QS, 'sft-policy'));
 const aligned = await TransformerPolicy.load(join(QS, 'ppo', 'policy'));
@@ -80,7 +80,7 @@ for (const [name, make] of variants.slice(0, 4)) {
 
 /** Mean labeller score and KL(policy ‖ SFT) of the policy's answers to the held-out prompts. */
 async function alignment(p: TransformerPolicy): Promise<{ afinn: number; positive: number; kl: number; reward: number }> {
-  const { tokens } = await p.generate(evalIds, { maxNewTokens: MAX_NEW, temperature: 0.7, stopTokens: [eos], seed: 123 });
+  const { tokens } = await p.generate(evalIds, { maxNewTokens: MAX_NEW, temperature: 0.7, topP: 0.9, stopTokens: [eos], seed: 123 });
   const afinn = tokens.map((t) => sentimentScore(tokenizer.decode(t)));
   const sampled = await p.generate(evalIds, { maxNewTokens: MAX_NEW, temperature: 1, stopTokens: [eos], seed: 321 });
   const [lp, lq] = [await p.logProbs(evalIds, sampled.tokens), await sft.logProbs(evalIds, sampled.tokens)];

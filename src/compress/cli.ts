@@ -4,7 +4,9 @@
  * table (perplexity before/after for a policy, zeros, bytes). Node.js only.
  * @module
  */
-import { RlhfError } from '../errors';
+import { FileFormatError, RlhfError } from '../errors';
+import { loadTokenizer } from '../hf/tokenizer-files';
+import type { Tokenizer } from '../tokenizers/tokenizer';
 import { TransformerPolicy } from '../models/policy';
 import { RewardModel } from '../reward/reward-model';
 import { ByteTokenizer } from '../tokenizers/byte';
@@ -29,6 +31,7 @@ Compresses a policy or reward model saved with save() and writes it to --out.
   --sparsity <p>      fraction pruned (default 0.5)      --pattern <N:M>   e.g. 2:4
   --samples <n>       calibration windows (default 32)   --scheme <s>      per-channel | vector-wise
   --outlier <t>       int8: keep inputs with |x| >= t in float (needs --calibration)
+  --embeddings        int8: also the token and position embeddings (the tied head)
   --help, -h          show this help
 `;
 
@@ -40,7 +43,9 @@ export interface CompressCliIo {
   stderr?: (text: string) => void;
 }
 
-const FLAGS = ['method', 'out', 'calibration', 'eval', 'sparsity', 'pattern', 'samples', 'scheme', 'outlier'] as const;
+const FLAGS = ['method', 'out', 'calibration', 'eval', 'sparsity', 'pattern', 'samples', 'scheme', 'outlier', 'embeddings'] as const;
+/** Flags that take no value. */
+const SWITCHES: readonly string[] = ['embeddings'];
 type Args = { input: string } & Partial<Record<(typeof FLAGS)[number], string>>;
 class UsageError extends Error {}
 
@@ -57,6 +62,11 @@ function parseArgs(argv: readonly string[]): Args | undefined {
     }
     const flag = m[2] ? 'out' : (m[1] as string);
     if (!(FLAGS as readonly string[]).includes(flag)) throw new UsageError(`unknown option ${arg.slice(0, 40)}`);
+    if (SWITCHES.includes(flag)) {
+      if (m[3] !== undefined) throw new UsageError(`--${flag} takes no value`);
+      opts[flag] = 'yes';
+      continue;
+    }
     const value = m[3] ?? argv[++i];
     if (value === undefined || value === '') throw new UsageError(`--${flag} needs a value`);
     opts[flag] = value;
@@ -78,10 +88,19 @@ async function loadModel(dir: string): Promise<CompressibleModel> {
   return cfg.kind === 'reward-model' ? RewardModel.load(dir) : TransformerPolicy.load(dir);
 }
 
-async function tokensOf(file: string | undefined, vocabSize: number): Promise<number[] | undefined> {
+/** The model folder's own tokenizer (saved with it), else bytes for a 259-id model, else GPT-2's. */
+async function tokenizerOf(dir: string, vocabSize: number): Promise<Tokenizer> {
+  try {
+    return await loadTokenizer(dir);
+  } catch (e) {
+    if (!(e instanceof FileFormatError)) throw e;
+    return vocabSize === new ByteTokenizer().vocabSize ? new ByteTokenizer() : new Gpt2Tokenizer();
+  }
+}
+
+async function tokensOf(file: string | undefined, tokenizer: Tokenizer): Promise<number[] | undefined> {
   if (file === undefined) return undefined;
-  const text = new TextDecoder().decode(await readFileBytes(file));
-  return vocabSize === new ByteTokenizer().vocabSize ? new ByteTokenizer().encode(text) : new Gpt2Tokenizer().encode(text);
+  return tokenizer.encode(new TextDecoder().decode(await readFileBytes(file)));
 }
 
 function compress(model: CompressibleModel, a: Args, calibration: number[][] | undefined, stderr: (t: string) => void): CompressibleModel {
@@ -98,6 +117,7 @@ function compress(model: CompressibleModel, a: Args, calibration: number[][] | u
   const q = quantize(pruned, {
     logger, scheme: (a.scheme ?? 'per-channel') as 'per-channel',
     ...(outlier === undefined ? {} : { outlierThreshold: outlier }), ...(calibration ? { calibration } : {}),
+    embeddings: a.embeddings === 'yes',
   });
   if (pruned !== model) pruned.dispose();
   return q;
@@ -111,10 +131,11 @@ function table(rows: [string, string, string][]): string {
 async function run(a: Args, stdout: (t: string) => void, stderr: (t: string) => void): Promise<void> {
   const model = await loadModel(a.input);
   const ctx = model.config.contextLength;
-  const stream = await tokensOf(a.calibration, model.config.vocabSize);
+  const tokenizer = await tokenizerOf(a.input, model.config.vocabSize);
+  const stream = await tokensOf(a.calibration, tokenizer);
   const samples = num('samples', a.samples) ?? 32;
   const calibration = stream && Array.from({ length: Math.min(samples, Math.floor(stream.length / ctx)) }, (_, i) => stream.slice(i * ctx, (i + 1) * ctx));
-  const evalTokens = (await tokensOf(a.eval, model.config.vocabSize)) ?? stream;
+  const evalTokens = (await tokensOf(a.eval, tokenizer)) ?? stream;
   const out = compress(model, a, calibration, stderr);
   await out.save(a.out as string);
   const { stat } = await import('node:fs/promises');

@@ -40,6 +40,20 @@ describe('tfjs-rlhf-compress', () => {
     p.dispose();
   });
 
+  it('a policy saved with its own BPE tokenizer is evaluated with it; --embeddings stores wte as int8', async () => {
+    const { BpeTokenizer } = await import('../../src/tokenizers/bpe');
+    const tok = BpeTokenizer.train(['The jury said it did find that the election was conducted.'], { vocabSize: 300 });
+    const bpe = join(dir, 'bpe');
+    await new TransformerPolicy({ vocabSize: tok.vocabSize, contextLength: 16, nLayer: 1, nHead: 2, dModel: 16, seed: 2 }).save(bpe);
+    await tok.savePretrained(bpe);
+    const r = await cli([bpe, '--method', 'int8', '--embeddings', '--calibration', join(dir, 'calib.txt'), '--out', join(dir, 'bpe-out')]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('quantize 6/6'); // 4 block matrices + wte + wpe
+    expect(r.out).toMatch(/perplexity\s+\d+\.\d+\s+\d+\.\d+/); // GPT-2 ids (up to 50k) would not fit this 300-token model
+    expect(decodeSafetensors(await readFile(join(dir, 'bpe-out/model.safetensors'))).tensors['wte.weight']?.dtype).toBe('int8');
+    expect((await cli([bpe, '--method', 'int8', '--embeddings=yes', '--out', join(dir, 'x')])).code).toBe(2);
+  });
+
   it('magnitude 2:4 on a reward model (no perplexity: "-")', async () => {
     const r = await cli([join(dir, 'rm'), '--method=magnitude', '--pattern=2:4', '-o', join(dir, 'rm-out')]);
     expect(r.code).toBe(0);
