@@ -6,6 +6,7 @@
 export type {
   ChatExample,
   ChatMessage,
+  ChatRankingExample,
   ChatRole,
   PreferencePair,
   RankingExample,
@@ -26,4 +27,5 @@ export {
   type ReadRankingsOptions,
   type RecordParser,
 } from './jsonl';
+export { parseChatRanking } from './chat-ranking';
 export { chatHeader, chatPrompt, tokenizeChat, tokenizeChatPrompt, type ChatTokens } from './chat-template';

@@ -20,6 +20,7 @@ import { ConfigError, FileFormatError, InputError } from '../errors';
 import type { ChatExample, PreferencePair, RankingExample, RecordLocation, SFTExample } from './types';
 import { chunksOf, isAsyncIterable, isReadableStream, linesOf, type JsonlSource } from './lines';
 import { parseChat, parsePair, parseRanking, parseSFT, type ParseRankingOptions } from './validate';
+import { parseChatRanking } from './chat-ranking';
 
 export type { JsonlSource } from './lines';
 
@@ -139,8 +140,10 @@ export function readPairs(source: JsonlSource, options: ReadJsonlOptions = {}): 
 }
 
 /**
- * Reads K-way ranking rows `{ "prompt", "responses", "ranking" }` (see {@link parseRanking}) from
- * JSONL. Expand them with `preferencePairsFromRanking`.
+ * Reads K-way ranking rows `{ "prompt", "responses", "ranking" }` (see {@link parseRanking}) and
+ * conversation rows `{ "messages", "responses", "ranking" }` (see {@link parseChatRanking}) from
+ * JSONL, mixed in any order. Expand them with `preferencePairsFromRanking` (a conversation row's
+ * pairs carry its rendered `prompt`), or train a reward model on them directly.
  * @param source - See {@link readJsonl}.
  * @param options - See {@link ReadRankingsOptions}.
  * @returns The rankings in file order; iteration throws a {@link FileFormatError} at the first bad row.
@@ -149,7 +152,7 @@ export function readPairs(source: JsonlSource, options: ReadJsonlOptions = {}): 
 export function readRankings(source: JsonlSource, options: ReadRankingsOptions = {}): AsyncIterable<RankingExample> {
   const allowTies = options.allowTies ?? true;
   if (typeof allowTies !== 'boolean') throw new ConfigError('allowTies', allowTies, 'must be a boolean');
-  return readJsonl(source, (obj, where) => parseRanking(obj, where, { allowTies }), options);
+  return readJsonl(source, (obj, where) => parseChatRanking(obj, where, { allowTies }), options);
 }
 
 /**

@@ -34,6 +34,30 @@ export interface RankingExample {
   responses: string[];
   /** One integer rank in `[0, K)` per response, same length as {@link RankingExample.responses}. */
   ranking: number[];
+  /**
+   * The conversation so far, when the responses are candidate assistant replies to a conversation
+   * (see {@link ChatRankingExample}). When present, models see it rendered with the chat template,
+   * not `prompt`, which then holds display text (by default `chatPrompt(messages)`). Optional.
+   */
+  messages?: ChatMessage[];
+}
+
+/**
+ * K candidate assistant replies to one conversation, ranked: the conversational form of
+ * {@link RankingExample}. `messages` is the conversation so far (non-empty, ending with a user or
+ * system turn, never an assistant turn); each response is the assistant's next turn. Reward models
+ * and judges read the conversation rendered with the chat template SFT uses (`tokenizeChatPrompt`),
+ * followed by the reply.
+ */
+export interface ChatRankingExample {
+  /** The conversation so far; its last turn is not an assistant turn. */
+  messages: ChatMessage[];
+  /** The K ≥ 2 candidate assistant replies (plain text). */
+  responses: string[];
+  /** One integer rank in `[0, K)` per response, 0 best; equal ranks are ties. */
+  ranking: number[];
+  /** Display text of the conversation (readers fill in `chatPrompt(messages)` when absent). Optional. */
+  prompt?: string;
 }
 
 /** Who speaks in a {@link ChatMessage}. */

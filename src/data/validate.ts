@@ -45,19 +45,35 @@ function preview(v: unknown): string {
   return v === null || v === undefined ? '' : ` ${previewValue(v, 60)}`;
 }
 
-function found(v: unknown): string {
+/**
+ * `"found <type> <preview>"` for error messages.
+ * @internal
+ */
+export function found(v: unknown): string {
   return `found ${kindOf(v)}${preview(v)}`;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/**
+ * Whether `v` is a plain JSON object (not null, not an array).
+ * @internal
+ */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function hasOwn(o: Record<string, unknown>, key: string): boolean {
+/**
+ * Whether `o` has its own property `key`.
+ * @internal
+ */
+export function hasOwn(o: Record<string, unknown>, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key);
 }
 
-function fail(where: RecordLocation, reason: string): never {
+/**
+ * Throws a {@link FileFormatError} at `where` with `reason`.
+ * @internal
+ */
+export function fail(where: RecordLocation, reason: string): never {
   throw new FileFormatError(where.file, reason, where.line);
 }
 
@@ -65,8 +81,11 @@ function fieldList(fields: readonly string[]): string {
   return fields.map((f) => JSON.stringify(f)).join(', ');
 }
 
-/** Checks that `obj` is a JSON object; `fields` are the fields the row kind needs. */
-function asObject(obj: unknown, where: RecordLocation, kind: string, fields: readonly string[]): Record<string, unknown> {
+/**
+ * Checks that `obj` is a JSON object; `fields` are the fields the row kind needs.
+ * @internal
+ */
+export function asObject(obj: unknown, where: RecordLocation, kind: string, fields: readonly string[]): Record<string, unknown> {
   if (!isRecord(obj)) {
     fail(where, `expected a JSON object with fields ${fieldList(fields)} (${kind} row), ${found(obj)}`);
   }
@@ -179,21 +198,49 @@ function rankingProblem(ranking: readonly unknown[], k: number, allowTies: boole
  * @throws A {@link ConfigError} when `options.allowTies` is not a boolean.
  */
 export function parseRanking(obj: unknown, where: RecordLocation, options: ParseRankingOptions = {}): RankingExample {
-  const allowTies = options.allowTies ?? true;
-  if (typeof allowTies !== 'boolean') throw new ConfigError('allowTies', allowTies, 'must be a boolean');
+  const allowTies = checkAllowTies(options);
   const o = asObject(obj, where, 'ranking', RANKING_FIELDS);
   const prompt = stringField(o, 'prompt', where, 'ranking', RANKING_FIELDS);
-  const rawResponses = arrayField(o, 'responses', where, 'ranking', RANKING_FIELDS);
+  return { prompt, ...rankedResponses(o, where, allowTies, RANKING_FIELDS) };
+}
+
+/**
+ * The `allowTies` option of a ranking reader, checked.
+ * @internal
+ */
+export function checkAllowTies(options: ParseRankingOptions): boolean {
+  const allowTies = options.allowTies ?? true;
+  if (typeof allowTies !== 'boolean') throw new ConfigError('allowTies', allowTies, 'must be a boolean');
+  return allowTies;
+}
+
+/**
+ * Reads and checks the `responses` and `ranking` fields of a ranking row (see {@link parseRanking}).
+ * @internal
+ */
+export function rankedResponses(
+  o: Record<string, unknown>, where: RecordLocation, allowTies: boolean, fields: readonly string[],
+): { responses: string[]; ranking: number[] } {
+  const rawResponses = arrayField(o, 'responses', where, 'ranking', fields);
   const responses = rawResponses.map((r, i) => {
     if (typeof r !== 'string') fail(where, `field "responses[${i}]" must be a string, ${found(r)}`);
     return r;
   });
   const k = responses.length;
   if (k < 2) fail(where, `field "responses" has ${k} entr${k === 1 ? 'y' : 'ies'}; a ranking needs at least 2`);
-  const ranking = arrayField(o, 'ranking', where, 'ranking', RANKING_FIELDS);
+  const ranking = arrayField(o, 'ranking', where, 'ranking', fields);
   const problem = rankingProblem(ranking, k, allowTies);
   if (problem !== undefined) fail(where, problem);
-  return { prompt, responses, ranking: ranking.slice() as number[] };
+  return { responses, ranking: ranking.slice() as number[] };
+}
+
+/**
+ * The message of a {@link FieldProblem} as a row error: `missing field "messages[0].content"` or
+ * `field "messages[2].role" is ...`.
+ * @internal
+ */
+export function fieldProblemText(problem: FieldProblem): string {
+  return problem.reason === 'is missing' ? `missing field "${problem.path}"` : `field "${problem.path}" ${problem.reason}`;
 }
 
 /**
@@ -231,6 +278,27 @@ export function chatMessagesProblem(messages: unknown, requireAssistant: boolean
 }
 
 /**
+ * Finds the first problem in a conversation that candidate replies answer (a ranking's or a label
+ * request's `messages`), or `undefined` when it is valid: valid chat messages (see
+ * {@link chatMessagesProblem}), at least one, the last not an assistant turn (the replies are the
+ * assistant's next turn).
+ * @param messages - The value to check.
+ * @returns The path of the offending value (e.g. `"messages[3].role"`), the value and the reason.
+ * @internal
+ */
+export function conversationPromptProblem(messages: unknown): FieldProblem | undefined {
+  const problem = chatMessagesProblem(messages, false);
+  if (problem !== undefined) return problem;
+  const list = messages as ChatMessage[];
+  if (list.length === 0) return { path: 'messages', value: list, reason: 'is empty; the replies need a conversation with at least one turn' };
+  const last = list.length - 1;
+  if ((list[last] as ChatMessage).role === 'assistant') {
+    return { path: `messages[${last}].role`, value: 'assistant', reason: 'is the last turn; the conversation must end with a user (or system) turn, which the replies answer' };
+  }
+  return undefined;
+}
+
+/**
  * Validates one chat row: `{ "messages": [{ "role": "system" | "user" | "assistant", "content":
  * string }, ...] }`. The list must be non-empty and hold at least one assistant turn; roles may come
  * in any order. Extra fields, on the row or on a message, are allowed and ignored.
@@ -244,9 +312,7 @@ export function parseChat(obj: unknown, where: RecordLocation): ChatExample {
   const o = asObject(obj, where, 'chat', ['messages']);
   const messages = field(o, 'messages', where, 'chat', ['messages']);
   const problem = chatMessagesProblem(messages, true);
-  if (problem !== undefined) {
-    fail(where, problem.reason === 'is missing' ? `missing field "${problem.path}"` : `field "${problem.path}" ${problem.reason}`);
-  }
+  if (problem !== undefined) fail(where, fieldProblemText(problem));
   return { messages: (messages as ChatMessage[]).map((m) => ({ role: m.role, content: m.content })) };
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { InputError } from '../errors';
-import type { ChatMessage, PreferencePair, RankingExample } from '../data/types';
+import type { ChatMessage, ChatRankingExample, PreferencePair, RankingExample } from '../data/types';
 import { tokenizeChatPrompt } from '../data/chat-template';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 
@@ -20,8 +20,11 @@ export interface ChatPreferencePair {
   rejected: ChatMessage[] | string;
 }
 
-/** Anything {@link DPOTrainer} trains on: a pair, a K-way ranking (ties allowed) or a chat pair. */
-export type PreferenceRecord = PreferencePair | RankingExample | ChatPreferencePair;
+/**
+ * Anything {@link DPOTrainer} trains on: a pair, a K-way ranking (ties allowed; with `messages`, of
+ * replies to a conversation, rendered with the chat template) or a chat pair.
+ */
+export type PreferenceRecord = PreferencePair | RankingExample | ChatRankingExample | ChatPreferencePair;
 
 /** One record encoded: a prompt, its distinct responses, their ranks (0 best) and the derived pairs. */
 export interface EncodedPreference {
@@ -66,12 +69,14 @@ function split(r: PreferenceRecord, i: number, tok: Tokenizer): { prompt: number
   if (typeof r !== 'object' || r === null) throw new InputError(`data[${i}]`, r, 'must be a preference record');
   if (Array.isArray((r as RankingExample).responses)) {
     const k = r as RankingExample;
-    if (typeof k.prompt !== 'string') throw new InputError(`data[${i}].prompt`, k.prompt, 'must be a string');
+    // A ranking of replies to a conversation (`messages`) is rendered with the chat template.
+    const conversation = Array.isArray(k.messages) ? tokenizeChatPrompt(k.messages, tok) : undefined;
+    if (conversation === undefined && typeof k.prompt !== 'string') throw new InputError(`data[${i}].prompt`, k.prompt, 'must be a string');
     if (!Array.isArray(k.ranking) || k.ranking.length !== k.responses.length || !k.ranking.every((x) => Number.isFinite(x))) {
       throw new InputError(`data[${i}].ranking`, k.ranking, `must hold one finite rank per response (${k.responses.length})`);
     }
     k.responses.forEach((t, j) => { if (typeof t !== 'string') throw new InputError(`data[${i}].responses[${j}]`, t, 'must be a string'); });
-    return { prompt: tok.encode(k.prompt), texts: [...k.responses], ranks: [...k.ranking] };
+    return { prompt: conversation ?? tok.encode(k.prompt), texts: [...k.responses], ranks: [...k.ranking] };
   }
   const p = r as ChatPreferencePair;
   let { chosen, rejected, prompt } = p;

@@ -6,6 +6,7 @@
  */
 import { ConfigError, InputError, previewValue } from '../errors';
 import type { Judgement, LabelRequest } from './types';
+import { conversationPromptProblem } from '../data/validate';
 
 /** Ratings are integers on this scale, 1 (worst) to 7 (best). */
 export const RATING_MIN = 1;
@@ -99,7 +100,8 @@ export function checkJudgement(value: unknown, request: LabelRequest, labeler: s
 }
 
 /**
- * Checks a {@link LabelRequest} before a labeller shows it: a string id and prompt, at least two
+ * Checks a {@link LabelRequest} before a labeller shows it: a string id and prompt, `messages` (when
+ * given) a non-empty conversation of valid turns not ending with an assistant turn, at least two
  * string responses, criteria (when given) distinct non-empty strings.
  * @param request - The request.
  * @throws An {@link InputError} naming the field.
@@ -108,6 +110,10 @@ export function checkRequest(request: LabelRequest): void {
   if (!isRecord(request)) throw new InputError('request', request, 'must be a LabelRequest object');
   if (typeof request.id !== 'string' || request.id === '') throw new InputError('request.id', request.id, 'must be a non-empty string');
   if (typeof request.prompt !== 'string') throw new InputError('request.prompt', request.prompt, 'must be a string');
+  if (request.messages !== undefined) {
+    const problem = conversationPromptProblem(request.messages);
+    if (problem !== undefined) throw new InputError(`request.${problem.path}`, problem.value, problem.reason);
+  }
   const r: unknown = request.responses;
   if (!Array.isArray(r) || r.length < 2) throw new InputError('request.responses', r, 'must be an array of at least 2 strings');
   r.forEach((s: unknown, i) => {

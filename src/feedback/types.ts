@@ -4,6 +4,7 @@
  * `JudgeLabeler`).
  * @module
  */
+import type { ChatMessage } from '../data/types';
 
 /** Criteria a labeller may rate each response on (InstructGPT's three), unless the user names others. */
 export const DEFAULT_CRITERIA: readonly string[] = ['helpful', 'truthful', 'harmless'];
@@ -12,8 +13,17 @@ export const DEFAULT_CRITERIA: readonly string[] = ['helpful', 'truthful', 'harm
 export interface LabelRequest {
   /** Stable id of the item (the collector derives it from the prompt); echoed in the judgement's record. */
   id: string;
-  /** The prompt every response answers (plain text; never HTML). */
+  /**
+   * The prompt every response answers (plain text; never HTML). With `messages`, the conversation as
+   * text (the collector sets `chatPrompt(messages)`), for labellers that read only text.
+   */
   prompt: string;
+  /**
+   * The conversation so far, when the responses are candidate assistant replies to it: non-empty, the
+   * last turn a user (or system) turn. Labellers show it turn by turn, with roles, before the responses;
+   * a reward-model judge renders it with the chat template. Optional: absent for a plain prompt.
+   */
+  messages?: readonly ChatMessage[];
   /** The K ≥ 2 responses to rank (plain text; never HTML). */
   responses: readonly string[];
   /** Criteria to rate, each on the integer scale 1 (worst) to 7 (best). Empty or absent: no ratings. */

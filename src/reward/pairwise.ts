@@ -4,7 +4,9 @@
  */
 import { tf } from '../tf';
 import { InputError } from '../errors';
-import type { PreferencePair, RankingExample } from '../data/types';
+import type { ChatMessage, ChatRankingExample, PreferencePair, RankingExample } from '../data/types';
+import { chatPrompt } from '../data/chat-template';
+import { conversationPromptProblem } from '../data/validate';
 
 /**
  * Per-pair loss `-log sigmoid(r_chosen - r_rejected - margin)` (computed stably as
@@ -16,8 +18,10 @@ export function pairwiseLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D, margin:
 
 /** All comparisons of one prompt: distinct responses and (better, worse) index pairs into them. */
 export interface PromptGroup {
-  /** The prompt text. */
+  /** The prompt text (for a conversation: the record's `prompt`, else `chatPrompt(messages)`). */
   prompt: string;
+  /** The conversation the responses answer, for a conversation record; models see it, not `prompt`. */
+  messages?: ChatMessage[];
   /** Distinct responses, in first-seen order. */
   responses: string[];
   /** `[chosen, rejected]` indices into {@link PromptGroup.responses}. */
@@ -26,24 +30,42 @@ export interface PromptGroup {
   firstRecord: number;
 }
 
-/** A comparison record: a pair or a K-way ranking. */
-export type ComparisonRecord = PreferencePair | RankingExample;
+/**
+ * A comparison record: a pair, a K-way ranking, or a K-way ranking of candidate replies to a
+ * conversation (`{ messages, responses, ranking }`, or a ranking with `messages`).
+ */
+export type ComparisonRecord = PreferencePair | RankingExample | ChatRankingExample;
 
-function isRanking(r: ComparisonRecord): r is RankingExample {
+function isRanking(r: ComparisonRecord): r is RankingExample | ChatRankingExample {
   return Array.isArray((r as RankingExample).responses);
+}
+
+/** The prompt text and (for a conversation record) a checked copy of its messages. */
+function recordPrompt(r: ComparisonRecord, i: number): { prompt: string; messages?: ChatMessage[] } {
+  if (typeof r !== 'object' || r === null) throw new InputError(`data[${i}]`, r, 'must be a comparison record');
+  const messages = (r as ChatRankingExample).messages;
+  if (messages === undefined) {
+    if (typeof r.prompt !== 'string') throw new InputError(`data[${i}].prompt`, r.prompt, 'must be a string (or give "messages", a conversation)');
+    return { prompt: r.prompt };
+  }
+  const problem = conversationPromptProblem(messages);
+  if (problem !== undefined) throw new InputError(`data[${i}].${problem.path}`, problem.value, problem.reason);
+  if (r.prompt !== undefined && typeof r.prompt !== 'string') throw new InputError(`data[${i}].prompt`, r.prompt, 'must be a string when given');
+  const copy = messages.map((m) => ({ role: m.role, content: m.content }));
+  return { prompt: r.prompt ?? chatPrompt(copy), messages: copy };
 }
 
 /**
  * One group per record: a pair gives one comparison, a K-way ranking its C(K,2) pairs minus ties
  * (equal ranks give no pair); the response with the lower rank number is chosen. Records are not
- * merged by prompt text, so a group's size is what the labeller ranked at once (InstructGPT).
+ * merged by prompt text, so a group's size is what the labeller ranked at once (InstructGPT). A
+ * conversation record's `messages` are checked (non-empty, valid turns, not ending with an assistant
+ * turn) and kept on its group.
+ * @throws An {@link InputError} naming e.g. `data[3].messages[2].role` or `data[0].rejected`.
  */
 export function groupComparisons(records: readonly ComparisonRecord[]): PromptGroup[] {
   return records.map((r, i) => {
-    if (typeof r !== 'object' || r === null || typeof r.prompt !== 'string') {
-      throw new InputError(`data[${i}].prompt`, (r as { prompt?: unknown } | null)?.prompt, 'must be a string');
-    }
-    const g: PromptGroup = { prompt: r.prompt, responses: [], pairs: [], firstRecord: i };
+    const g: PromptGroup = { ...recordPrompt(r, i), responses: [], pairs: [], firstRecord: i };
     const index = new Map<string, number>();
     const idx = (text: unknown, where: string): number => {
       if (typeof text !== 'string') throw new InputError(`data[${i}].${where}`, text, 'must be a string');
@@ -74,7 +96,7 @@ export function groupComparisons(records: readonly ComparisonRecord[]): PromptGr
       if (w === l) throw new InputError(`data[${i}].rejected`, r.rejected, 'equals chosen; a comparison needs two different responses');
       g.pairs.push([w, l]);
     }
-    if (g.pairs.length === 0) throw new InputError(`data[${i}]`, r.prompt, 'gives no comparison (all its responses are tied or identical)');
+    if (g.pairs.length === 0) throw new InputError(`data[${i}]`, g.prompt, 'gives no comparison (all its responses are tied or identical)');
     return g;
   });
 }

@@ -17,6 +17,10 @@ import { matmul2d } from '../models/layers';
 import { loadWeightsFile, modelFiles, type ModelFile } from '../models/files';
 import { writeDirAtomic, type CheckpointFiles } from '../io/atomic-dir';
 import type { TransformerPolicy } from '../models/policy';
+import type { ChatMessage } from '../data/types';
+import { tokenizeChatPrompt } from '../data/chat-template';
+import { conversationPromptProblem } from '../data/validate';
+import type { Tokenizer } from '../tokenizers/tokenizer';
 import { rewardFromPretrained, saveRewardPretrained, type FromPretrainedOptions, type SavePretrainedOptions } from '../hf/pretrained';
 
 const HEAD_W = 'score.weight';
@@ -28,6 +32,12 @@ const META_BIAS = 'tfjs-rlhf.reward.bias';
 export interface RewardModelOptions {
   /** Seed of the head initialisation. Default: `config.seed + 1`. */
   headSeed?: number;
+}
+
+/** Options of {@link RewardModel.scoreConversations}. */
+export interface ScoreConversationsOptions {
+  /** Append the tokenizer's EOS to every reply, as `RewardTrainer` (`appendEos`) and PPO samples do. Default `true`. */
+  appendEos?: boolean;
 }
 
 /** Score normalisation: `score = gain * raw + bias`. */
@@ -146,6 +156,45 @@ export class RewardModel {
   async score(promptIds: readonly (readonly number[])[], responseIds: readonly (readonly number[])[]): Promise<number[]> {
     const raw = await this.scoreRaw(promptIds, responseIds);
     return raw.map((r) => this.norm.gain * r + this.norm.bias);
+  }
+
+  /**
+   * Normalised scores of candidate replies to conversations (TRL: `apply_chat_template(messages +
+   * [reply])`, then the model). Each conversation is rendered with the chat template SFT trains on
+   * (`tokenizeChatPrompt`: every turn, earlier assistant turns ending in EOS, then the open
+   * `<|assistant|>\n` header) and the reply follows it, with EOS appended as `RewardTrainer` does by
+   * default. So `scoreConversations([m], [r], tok)` equals
+   * `score([tokenizeChatPrompt(m, tok)], [[...tok.encode(r), tok.eosId]])`.
+   * @param conversations - One conversation per reply: non-empty, valid turns, the last not an assistant turn.
+   * @param replies - The candidate assistant replies, as plain text.
+   * @param tokenizer - The tokenizer the model was trained with.
+   * @param options - See {@link ScoreConversationsOptions}.
+   * @returns One score per reply, `gain * raw + bias`.
+   * @throws An {@link InputError} naming e.g. `conversations[1].messages[2].role`, `replies[0]`, or a
+   *   row longer than the context.
+   */
+  async scoreConversations(
+    conversations: readonly (readonly ChatMessage[])[],
+    replies: readonly string[],
+    tokenizer: Tokenizer,
+    options: ScoreConversationsOptions = {},
+  ): Promise<number[]> {
+    if (!Array.isArray(conversations)) throw new InputError('conversations', conversations, 'must be an array of conversations');
+    if (!Array.isArray(replies) || replies.length !== conversations.length) {
+      throw new InputError('replies', replies, `must be an array with one reply per conversation (${conversations.length})`);
+    }
+    const appendEos = options.appendEos ?? true;
+    if (typeof appendEos !== 'boolean') throw new ConfigError('appendEos', appendEos, 'must be a boolean');
+    const promptIds = conversations.map((m, i) => {
+      const problem = conversationPromptProblem(m);
+      if (problem !== undefined) throw new InputError(`conversations[${i}].${problem.path}`, problem.value, problem.reason);
+      return tokenizeChatPrompt(m, tokenizer);
+    });
+    const responseIds = replies.map((r: unknown, i) => {
+      if (typeof r !== 'string') throw new InputError(`replies[${i}]`, r, 'must be a string');
+      return [...tokenizer.encode(r), ...(appendEos ? [tokenizer.eosId] : [])];
+    });
+    return this.score(promptIds, responseIds);
   }
 
   /**

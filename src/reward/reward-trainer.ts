@@ -2,7 +2,10 @@
  * `RewardTrainer`: fits a {@link RewardModel} to human (or simulated) comparisons with the pairwise
  * Bradley-Terry loss. Pairs and K-way rankings can be mixed; all comparisons of one prompt go into the
  * same batch (InstructGPT), each response is scored once per batch, and each record's pairs are
- * weighted `1 / (its pair count)` so a ranking with many pairs does not dominate.
+ * weighted `1 / (its pair count)` so a ranking with many pairs does not dominate. A record with
+ * `messages` (a conversation) is scored as the conversation rendered with the chat template SFT uses
+ * (`tokenizeChatPrompt`: turns, then the open `<|assistant|>\n` header) followed by each reply; plain
+ * and conversation records mix freely.
  * @module
  */
 import { tf } from '../tf';
@@ -12,6 +15,7 @@ import { Rng } from '../ops/random';
 import { AdamW } from '../optim/adamw';
 import { warmupCosineSchedule, type LRSchedule } from '../optim/schedule';
 import { promptResponseBatch } from '../models/batch';
+import { tokenizeChatPrompt } from '../data/chat-template';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import { DataParallel, dropoutSeed, rewardShards } from '../parallel/data-parallel';
 import type { WorkerMemory } from '../parallel/protocol';
@@ -65,7 +69,7 @@ interface EncodedGroup {
 }
 
 
-/** Trains a {@link RewardModel} on pairwise comparisons and K-way rankings. */
+/** Trains a {@link RewardModel} on pairwise comparisons and K-way rankings, of prompts or of conversations. */
 export class RewardTrainer {
   private readonly model: RewardModel;
   private readonly tokenizer: Tokenizer;
@@ -123,7 +127,8 @@ export class RewardTrainer {
   private encode(groups: PromptGroup[]): EncodedGroup[] {
     const ctx = this.model.config.contextLength;
     return groups.map((g) => {
-      let prompt = this.tokenizer.encode(g.prompt);
+      // A conversation is rendered with the chat template SFT trains on, ending in the open assistant header.
+      let prompt = g.messages !== undefined ? tokenizeChatPrompt(g.messages, this.tokenizer) : this.tokenizer.encode(g.prompt);
       const responses = g.responses.map((r) => [...this.tokenizer.encode(r), ...(this.o.appendEos ? [this.tokenizer.eosId] : [])]);
       const longest = Math.max(...responses.map((r) => r.length));
       if (prompt.length + longest > ctx) {
@@ -180,7 +185,7 @@ export class RewardTrainer {
     return out;
   }
 
-  /** Trains on pairs and/or K-way rankings; returns the per-step history. */
+  /** Trains on pairs and/or K-way rankings (plain or of conversation replies); returns the per-step history. */
   async train(data: readonly ComparisonRecord[], options: RewardTrainOptions = {}): Promise<RewardStepStats[]> {
     const epochs = checkInteger('epochs', options.epochs ?? 1, 1);
     const groups = this.encode(groupComparisons(data));

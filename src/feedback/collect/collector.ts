@@ -8,7 +8,10 @@
  * @module
  */
 import { ConfigError, FileFormatError, InputError } from '../../errors';
-import { parseRanking } from '../../data/validate';
+import { conversationPromptProblem } from '../../data/validate';
+import { parseChatRanking } from '../../data/chat-ranking';
+import { chatPrompt, tokenizeChatPrompt } from '../../data/chat-template';
+import type { ChatMessage } from '../../data/types';
 import type { TransformerPolicy } from '../../models/policy';
 import type { Tokenizer } from '../../tokenizers/tokenizer';
 import type { GenerateOptions } from '../../generation/generate';
@@ -52,12 +55,21 @@ export interface PreferenceCollectorOptions {
   moderation?: Moderator;
 }
 
+/**
+ * What {@link PreferenceCollector.collect} asks about: a prompt (plain text, encoded as is), or a
+ * conversation so far (rendered with the chat template, `tokenizeChatPrompt`; non-empty, its last turn
+ * not an assistant turn), whose K sampled responses are candidate assistant replies.
+ */
+export type CollectPrompt = string | readonly ChatMessage[];
+
 /** A ranked item as written to the main file (a `RankingExample` plus metadata). */
 export interface RankedRecord {
-  /** {@link promptId} of the prompt. */
+  /** {@link promptId} of the prompt (or conversation). */
   id: string;
-  /** The prompt. */
+  /** The prompt; for a conversation, `chatPrompt(messages)`. */
   prompt: string;
+  /** The conversation the responses answer, when the item was a conversation. */
+  messages?: ChatMessage[];
   /** The K sampled responses, decoded. */
   responses: string[];
   /** `ranking[i]` is the rank of `responses[i]`, 0 best; equal ranks are ties. */
@@ -76,10 +88,12 @@ export interface RankedRecord {
 
 /** A skipped item as written to the sidecar file. */
 export interface SkippedRecord {
-  /** {@link promptId} of the prompt. */
+  /** {@link promptId} of the prompt (or conversation). */
   id: string;
-  /** The prompt. */
+  /** The prompt; for a conversation, `chatPrompt(messages)`. */
   prompt: string;
+  /** The conversation, when the item was a conversation. */
+  messages?: ChatMessage[];
   /** The responses that were shown. */
   responses: string[];
   /** Always `true`. */
@@ -115,12 +129,34 @@ export interface CollectSummary {
 }
 
 /**
- * Stable id of a prompt: FNV-1a (64-bit) of its UTF-8 bytes, as 16 hex digits.
- * @param prompt - The prompt text.
+ * Stable id of a prompt: FNV-1a (64-bit) of its UTF-8 bytes, as 16 hex digits. For a conversation,
+ * of `"\u0000chat"` followed by the JSON of its `[role, content]` pairs (so turn boundaries count).
+ * @param prompt - The prompt text, or a conversation.
  * @returns The id.
  */
-export function promptId(prompt: string): string {
-  return fnv1a64Hex(prompt);
+export function promptId(prompt: string | readonly ChatMessage[]): string {
+  if (typeof prompt === 'string') return fnv1a64Hex(prompt);
+  return fnv1a64Hex(`\u0000chat${JSON.stringify(prompt.map((m) => [m.role, m.content]))}`);
+}
+
+/** One item to collect: its id, its text and (for a conversation) a copy of its messages. */
+interface Item {
+  id: string;
+  prompt: string;
+  messages?: ChatMessage[];
+}
+
+/** Checks the prompts of {@link PreferenceCollector.collect} and turns them into items. */
+function itemsOf(prompts: readonly CollectPrompt[]): Item[] {
+  if (!Array.isArray(prompts)) throw new InputError('prompts', prompts, 'must be an array of strings or conversations');
+  return prompts.map((p: unknown, i) => {
+    if (typeof p === 'string') return { id: promptId(p), prompt: p };
+    if (!Array.isArray(p)) throw new InputError(`prompts[${i}]`, p, 'must be a string or a conversation (an array of chat messages)');
+    const problem = conversationPromptProblem(p);
+    if (problem !== undefined) throw new InputError(`prompts[${i}]${problem.path.slice('messages'.length)}`, problem.value, problem.reason);
+    const messages = (p as ChatMessage[]).map((m) => ({ role: m.role, content: m.content }));
+    return { id: promptId(messages), prompt: chatPrompt(messages), messages };
+  });
 }
 
 /**
@@ -210,7 +246,7 @@ export class PreferenceCollector {
     for (const file of [this.o.file, this.skippedFile]) {
       const { records } = await readDurableJsonl(file, { logger: this.logger });
       for (const r of records) {
-        if (file === this.o.file) parseRanking(r.value, { file, line: r.line });
+        if (file === this.o.file) parseChatRanking(r.value, { file, line: r.line });
         done.add(idOf(r.value, file, r.line));
       }
     }
@@ -219,40 +255,40 @@ export class PreferenceCollector {
 
   /**
    * Judges every prompt not judged before, one at a time, saving each judgement before asking for the
-   * next.
-   * @param prompts - The prompts; each must fit the policy's context with `sampling.maxNewTokens`.
+   * next. A conversation is shown to the labeller turn by turn (`LabelRequest.messages`) and saved
+   * with its `messages`.
+   * @param prompts - The prompts or conversations (see {@link CollectPrompt}); each must fit the
+   *   policy's context with `sampling.maxNewTokens`.
    * @param options - See {@link CollectOptions}.
    * @returns Counts of what was done.
-   * @throws An {@link InputError} when a prompt is not a string or a labeller's judgement is invalid
+   * @throws An {@link InputError} when a prompt is neither a string nor a valid conversation (naming
+   *   e.g. `prompts[2][1].role`) or a labeller's judgement is invalid
    *   (naming the labeller); a `FileFormatError` when an existing file is corrupt; a
    *   `FileLockedError` when another live session collects into the same file (a lock left by a
    *   process that is gone is taken over); what the labeller or the policy throws.
    */
-  async collect(prompts: readonly string[], options: CollectOptions = {}): Promise<CollectSummary> {
-    if (!Array.isArray(prompts)) throw new InputError('prompts', prompts, 'must be an array of strings');
-    prompts.forEach((p: unknown, i) => {
-      if (typeof p !== 'string') throw new InputError(`prompts[${i}]`, p, 'must be a string');
-    });
+  async collect(prompts: readonly CollectPrompt[], options: CollectOptions = {}): Promise<CollectSummary> {
+    const items = itemsOf(prompts);
     const lock = await acquireFileLock(this.o.file, this.logger);
     try {
-      return await this.collectLocked(prompts as string[], options, lock);
+      return await this.collectLocked(items, options, lock);
     } finally {
       await lock.release();
     }
   }
 
-  private async collectLocked(prompts: readonly string[], options: CollectOptions, lock: FileLock): Promise<CollectSummary> {
+  private async collectLocked(prompts: readonly Item[], options: CollectOptions, lock: FileLock): Promise<CollectSummary> {
     const done = await this.doneIds();
     const summary: CollectSummary = { total: prompts.length, labelled: 0, skipped: 0, alreadyDone: 0, aborted: false };
     const { signal } = options;
     for (let i = 0; i < prompts.length; i++) {
       if (signal?.aborted === true) return { ...summary, aborted: true };
-      const prompt = prompts[i] as string;
-      const id = promptId(prompt);
+      const item = prompts[i] as Item;
+      const { id } = item;
       if (done.has(id)) {
         summary.alreadyDone++;
       } else {
-        const record = await this.judgeOne(id, prompt, signal, lock);
+        const record = await this.judgeOne(item, signal, lock);
         if (record === undefined) return { ...summary, aborted: true };
         done.add(id);
         if ('skipped' in record) summary.skipped++;
@@ -268,17 +304,20 @@ export class PreferenceCollector {
   }
 
   /** Samples, asks, validates and saves one item; `undefined` when the signal stopped it. */
-  private async judgeOne(id: string, prompt: string, signal: AbortSignal | undefined, lock: FileLock): Promise<RankedRecord | SkippedRecord | undefined> {
-    const verdict = this.o.moderation === undefined ? undefined : await moderate(this.o.moderation, prompt);
+  private async judgeOne(item: Item, signal: AbortSignal | undefined, lock: FileLock): Promise<RankedRecord | SkippedRecord | undefined> {
+    const { id, prompt, messages } = item;
+    // A conversation is moderated on what the user (and system) said, not on the assistant's turns.
+    const checked = messages === undefined ? prompt : messages.filter((m) => m.role !== 'assistant').map((m) => m.content).join('\n');
+    const verdict = this.o.moderation === undefined ? undefined : await moderate(this.o.moderation, checked);
     if (verdict?.flagged === true) {
       await lock.check();
       const reason = `moderation: ${flaggedCategories(verdict).join(', ')}`;
-      const record = skippedRecord(id, prompt, [], { kind: 'skipped', reason }, 'moderation', new Date().toISOString());
+      const record = skippedRecord(item, [], { kind: 'skipped', reason }, 'moderation', new Date().toISOString());
       await appendDurable(this.skippedFile, record);
       return record;
     }
-    const responses = await this.sample(prompt, id);
-    const request: LabelRequest = { id, prompt, responses, criteria: this.criteria };
+    const responses = await this.sample(item);
+    const request: LabelRequest = { id, prompt, ...(messages !== undefined && { messages }), responses, criteria: this.criteria };
     const { labeler } = this.o;
     let raw: unknown;
     try {
@@ -292,19 +331,19 @@ export class PreferenceCollector {
     await lock.check(); // never append under a lock another session has taken over
     const time = new Date().toISOString();
     if (judgement.kind === 'skipped') {
-      const record = skippedRecord(id, prompt, responses, judgement, labeler.name, time);
+      const record = skippedRecord(item, responses, judgement, labeler.name, time);
       await appendDurable(this.skippedFile, record);
       return record;
     }
-    const record = rankedRecord(id, prompt, responses, judgement, labeler.name, time);
+    const record = rankedRecord(item, responses, judgement, labeler.name, time);
     await appendDurable(this.o.file, record);
     return record;
   }
 
-  /** K responses to `prompt`, decoded, each cut at EOS. Deterministic per (seed, prompt). */
-  private async sample(prompt: string, id: string): Promise<string[]> {
+  /** K responses to the item, decoded, each cut at EOS. Deterministic per (seed, item). */
+  private async sample({ id, prompt, messages }: Item): Promise<string[]> {
     const { tokenizer, policy } = this.o;
-    const ids = prompt.length > 0 ? tokenizer.encode(prompt) : [tokenizer.bosId];
+    const ids = messages !== undefined ? tokenizeChatPrompt(messages, tokenizer) : prompt.length > 0 ? tokenizer.encode(prompt) : [tokenizer.bosId];
     const seed = (((this.seed + parseInt(id.slice(0, 8), 16)) % 2 ** 31) + 2 ** 31) % 2 ** 31;
     const out = await policy.generate(Array.from({ length: this.k }, () => ids), {
       ...this.o.sampling, stopTokens: [tokenizer.eosId], seed,
@@ -313,9 +352,9 @@ export class PreferenceCollector {
   }
 }
 
-function rankedRecord(id: string, prompt: string, responses: string[], j: RankedJudgement, labeler: string, time: string): RankedRecord {
+function rankedRecord({ id, prompt, messages }: Item, responses: string[], j: RankedJudgement, labeler: string, time: string): RankedRecord {
   return {
-    id, prompt, responses, ranking: j.ranking,
+    id, prompt, ...(messages !== undefined && { messages }), responses, ranking: j.ranking,
     ...(j.ratings !== undefined && { ratings: j.ratings }),
     ...(j.flagged !== undefined && { flagged: j.flagged }),
     ...(j.note !== undefined && { note: j.note }),
@@ -323,6 +362,6 @@ function rankedRecord(id: string, prompt: string, responses: string[], j: Ranked
   };
 }
 
-function skippedRecord(id: string, prompt: string, responses: string[], j: SkippedJudgement, labeler: string, time: string): SkippedRecord {
-  return { id, prompt, responses, skipped: true, ...(j.reason !== undefined && { reason: j.reason }), labeler, time };
+function skippedRecord({ id, prompt, messages }: Item, responses: string[], j: SkippedJudgement, labeler: string, time: string): SkippedRecord {
+  return { id, prompt, ...(messages !== undefined && { messages }), responses, skipped: true, ...(j.reason !== undefined && { reason: j.reason }), labeler, time };
 }

@@ -62,6 +62,9 @@ function checkEndpoint(e: JudgeEndpoint): void {
  *
  * - A {@link JudgeFunction} or a {@link RewardModel} scores every response; the ranking follows the
  *   scores (higher is better). Scores that are not finite, or of the wrong count, are a failure.
+ * - A request with `messages` (a conversation): an endpoint judge sees the conversation turn by turn
+ *   (see `judgeMessages`), a reward-model judge scores it with the chat template
+ *   (`RewardModel.scoreConversations`), and a function judge gets it in the request.
  * - A {@link JudgeEndpoint} is asked, with the principles, the prompt and the numbered responses, to
  *   end its answer with `RANKING: 2 > 1 > 3`; the answer is parsed strictly (every response exactly
  *   once). The whole answer is kept as the judgement's `note`.
@@ -121,7 +124,7 @@ export class JudgeLabeler implements Labeler {
     const k = responses.length;
     const j = this.o.judge;
     if (isEndpoint(j)) {
-      const messages = judgeMessages(request.prompt, responses, this.o.principles, this.o.allowTies, request.criteria ?? []);
+      const messages = judgeMessages(request.prompt, responses, this.o.principles, this.o.allowTies, request.criteria ?? [], request.messages);
       const answer = await callEndpoint(j, messages, { judge: this.name, itemId: request.id }, signal);
       const parsed = parseJudgeAnswer(answer, k, this.o.allowTies);
       if (!parsed.ok) throw new JudgeError(this.name, request.id, parsed.reason, answer);
@@ -135,8 +138,14 @@ export class JudgeLabeler implements Labeler {
     try {
       if (!(j instanceof RewardModel)) return await j(shownRequest);
       const tok = this.o.tokenizer as Tokenizer;
+      const appendEos = this.o.appendEos ?? true;
+      const conversation = shownRequest.messages;
+      if (conversation !== undefined) {
+        // A conversation: rendered with the chat template, as RewardTrainer trains on it.
+        return await j.scoreConversations(shownRequest.responses.map(() => conversation), shownRequest.responses, tok, { appendEos });
+      }
       const promptIds = tok.encode(shownRequest.prompt);
-      const eos = this.o.appendEos ?? true ? [tok.eosId] : [];
+      const eos = appendEos ? [tok.eosId] : [];
       const responseIds = shownRequest.responses.map((r) => [...tok.encode(r), ...eos]);
       return await j.score(shownRequest.responses.map(() => promptIds), responseIds);
     } catch (e) {

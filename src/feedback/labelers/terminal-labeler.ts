@@ -1,7 +1,8 @@
 /**
  * `TerminalLabeler`: a {@link Labeler} that asks on a terminal (or any pair of streams). It prints the
- * prompt and the numbered responses, with control characters escaped so model text cannot move the
- * cursor, clear the screen or retitle the window, and reads one answer line:
+ * prompt (or the conversation so far, each turn under its role) and the numbered responses, with
+ * control characters escaped so model text cannot move the cursor, clear the screen or retitle the
+ * window, and reads one answer line:
  *
  * - `2 1 3` or `2>1>3`: response 2 best, then 1, then 3. `2>1=3`: 1 and 3 tie. Every response once.
  * - `!` after a number flags that response (`2 1 3!`); `# text` at the end adds a note.
@@ -174,7 +175,14 @@ export class TerminalLabeler implements Labeler {
   private render(request: LabelRequest): string {
     const indent = (s: string): string => escapeForTerminal(s).split('\n').map((l) => `    ${l}`).join('\n');
     const k = request.responses.length;
-    const parts = [`──── item ${escapeForTerminal(request.id)}: ${k} responses ────`, 'Prompt:', indent(request.prompt)];
+    const parts = [`──── item ${escapeForTerminal(request.id)}: ${k} responses ────`];
+    if (request.messages !== undefined) {
+      parts.push(`Conversation (${request.messages.length} turns; the responses are the assistant's next turn):`);
+      for (const m of request.messages) parts.push(`  ${escapeForTerminal(m.role).toUpperCase()}:`, indent(m.content));
+      parts.push('Responses:');
+    } else {
+      parts.push('Prompt:', indent(request.prompt));
+    }
     request.responses.forEach((r, i) => parts.push(`[${i + 1}]`, indent(r)));
     parts.push(`Order best first ("2 1 3", or "2>1=3" for a tie); "!" after a number flags it; "# note" comments; "s" skips.`);
     return `${parts.join('\n')}\n`;

@@ -3,8 +3,9 @@
  * rank it. A small `node:http` server (imported lazily; Node.js only) serves the page and a JSON API:
  *
  * - `GET /` — the page (strict Content-Security-Policy, see `pageCsp`).
- * - `GET /api/next?wait=MS` — the oldest waiting item `{ item: { key, id, prompt, responses,
- *   criteria, pending } }`, long-polling up to `MS` (at most 30 s) for one; `{ item: null }` if none came.
+ * - `GET /api/next?wait=MS` — the oldest waiting item `{ item: { key, id, prompt, messages?,
+ *   responses, criteria, pending } }` (`messages` when the item is a conversation), long-polling up
+ *   to `MS` (at most 30 s) for one; `{ item: null }` if none came.
  * - `POST /api/judgement` with `{ key, judgement }` (JSON) — answers the item; 200 `{ ok: true }`,
  *   400 with `{ error }` for an invalid body, 409 when the item is not waiting (already answered or
  *   withdrawn), 413 when the body exceeds the size cap, 415 when it is not `application/json`.
@@ -128,7 +129,9 @@ export class WebLabeler implements Labeler {
     if (signal?.aborted === true) return Promise.reject(signal.reason);
     return new Promise<Judgement>((resolve, reject) => {
       const criteria = request.criteria ?? this.settings.criteria;
-      const item: Pending = { key: this.nextKey++, request: { ...request, responses: [...request.responses], criteria: [...criteria] }, resolve, reject };
+      const messages = request.messages?.map((m) => ({ role: m.role, content: m.content }));
+      const copy = { ...request, ...(messages !== undefined && { messages }), responses: [...request.responses], criteria: [...criteria] };
+      const item: Pending = { key: this.nextKey++, request: copy, resolve, reject };
       const onAbort = (): void => {
         this.remove(item);
         reject(signal?.reason);
@@ -157,8 +160,8 @@ export class WebLabeler implements Labeler {
   }
 
   private itemJson(p: Pending): unknown {
-    const { id, prompt, responses, criteria } = p.request;
-    return { item: { key: p.key, id, prompt, responses, criteria, pending: this.queue.length } };
+    const { id, prompt, messages, responses, criteria } = p.request;
+    return { item: { key: p.key, id, prompt, ...(messages !== undefined && { messages }), responses, criteria, pending: this.queue.length } };
   }
 
   private authorised(req: IncomingMessage, url: URL): boolean {

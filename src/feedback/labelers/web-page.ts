@@ -3,7 +3,9 @@
  * both allowed only through a per-response nonce in the Content-Security-Policy). Model text is put
  * into the page with `textContent` only (`showText`, see `page-common.ts`), so a response that contains
  * markup shows as text and never runs, and control or format characters (bidi overrides ...) show as
- * marked code points. The page keeps no state on the server beyond the queue: reloading shows the same item again.
+ * marked code points. An item with `messages` shows the conversation turn by turn (each turn under
+ * its role, user, assistant and system turns told apart by colour, label and indent) above the
+ * candidate replies. The page keeps no state on the server beyond the queue: reloading shows the same item again.
  * @module
  */
 
@@ -25,14 +27,22 @@ kbd { border: 1px solid rgba(127,127,127,.6); border-radius: .25rem; padding: 0 
 textarea { width: 100%; min-height: 3rem; }
 .actions { display: flex; gap: .75rem; margin: .5rem 0; }
 button { font-size: 1rem; padding: .4rem .9rem; }
+#conversation { list-style: none; padding: 0; margin: 0; }
+.turn { border-left: 4px solid; border-radius: .3rem; padding: .35rem .75rem; margin: .4rem 0; }
+.turn .role { font-weight: 700; font-size: .8rem; text-transform: uppercase; letter-spacing: .05em; }
+.turn.user { border-color: #3b82f6; background: rgba(59,130,246,.10); margin-right: 2rem; }
+.turn.assistant { border-color: #16a34a; background: rgba(22,163,74,.10); margin-left: 2rem; }
+.turn.system { border-color: #9ca3af; background: rgba(127,127,127,.12); font-style: italic; }
 `;
 
 const BODY = `
 <header><h1>Rank the responses</h1><span id="status" role="status" aria-live="polite"></span></header>
 <p id="waiting">Waiting for the next item&hellip;</p>
 <main id="main" hidden>
-  <h2>Prompt</h2>
+  <h2 id="prompt-title">Prompt</h2>
   <pre id="prompt"></pre>
+  <ol id="conversation" aria-label="Conversation so far" hidden></ol>
+  <h2 id="replies-title" hidden>Candidate replies (the assistant's next turn)</h2>
   <p class="help">Order the responses best first: press their numbers in order of preference
   (<kbd>2</kbd> <kbd>1</kbd> <kbd>3</kbd>; <kbd>=</kbd> before a number ties it with the previous one),
   or drag the cards, or focus a card (<kbd>Tab</kbd>) and move it with <kbd>&uarr;</kbd>/<kbd>&darr;</kbd>.
@@ -154,9 +164,32 @@ ${SHOW_TEXT_SCRIPT}
     return c;
   }
 
+  var ROLES = { system: 'System', user: 'User', assistant: 'Assistant' };
+  function showConversation(messages) {
+    var list = $('conversation');
+    list.textContent = '';
+    messages.forEach(function (m) {
+      var role = Object.prototype.hasOwnProperty.call(ROLES, m.role) ? m.role : 'other';
+      var turn = el('li', 'turn ' + role);
+      turn.appendChild(el('div', 'role', ROLES[role] || 'Unknown role'));
+      var body = el('pre', 'turn-text');
+      showText(body, m.content);
+      turn.appendChild(body);
+      list.appendChild(turn);
+    });
+  }
+
   function show(it) {
     item = it;
-    showText($('prompt'), it.prompt);
+    var chat = Array.isArray(it.messages) && it.messages.length > 0;
+    $('prompt-title').textContent = chat ? 'Conversation' : 'Prompt';
+    $('prompt').hidden = chat;
+    $('conversation').hidden = !chat;
+    $('replies-title').hidden = !chat;
+    $('prompt').textContent = '';
+    $('conversation').textContent = '';
+    if (chat) showConversation(it.messages);
+    else showText($('prompt'), it.prompt);
     $('note').value = '';
     cards = it.responses.map(card);
     $('cards').textContent = '';
