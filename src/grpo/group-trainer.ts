@@ -20,7 +20,7 @@ import { logSamples } from '../report/metrics-logger';
 import { RewardModel } from '../reward/reward-model';
 import type { ColumnRewardFunction } from '../rewards/rewards';
 import type { Tokenizer } from '../tokenizers/tokenizer';
-import { TRAINER_FOLDER_FORMAT, writeTrainerFolder } from '../dpo/checkpoint';
+import { TRAINER_FOLDER_FORMAT, writeTrainerFolder } from '../train/trainer-folder';
 import type { GRPOTrainerOptions, ResolvedGroupOptions } from './options';
 import { groupRewardStats, type GRPOStats } from './stats';
 import { groupUpdate } from './update';
@@ -57,7 +57,9 @@ export interface GroupTrainerJson {
   format: number;
   progress: GroupProgress;
   rng: RngState;
-  options: Omit<ResolvedGroupOptions, 'logger'>;
+  options: Omit<ResolvedGroupOptions, 'logger' | 'tools'>;
+  /** Names of the tools the trainer had (the tools themselves are passed again to `load`). */
+  toolNames?: string[];
   [key: string]: unknown;
 }
 
@@ -108,7 +110,8 @@ export abstract class GroupTrainer {
     // PPO's rollout, scorer and minibatch plan read their settings from PPO options: the same values.
     this.sampling = resolvePPOOptions({
       policy: options.policy, reward: () => [], tokenizer: options.tokenizer, maxNewTokens: o.maxNewTokens, temperature: o.temperature,
-      topK: o.topK, topP: o.topP, stopTokens: o.stopTokens, ...(o.missingEosPenalty === undefined ? {} : { missingEosPenalty: o.missingEosPenalty }),
+      topK: o.topK, topP: o.topP, stopTokens: o.stopTokens, tools: o.tools, maxToolCalls: o.maxToolCalls,
+      ...(o.missingEosPenalty === undefined ? {} : { missingEosPenalty: o.missingEosPenalty }),
       batchSize: o.batchSize * o.numGenerations, miniBatchSize: o.miniBatchSize, ppoEpochs: o.numIterations, seed: o.seed,
     });
   }
@@ -161,6 +164,8 @@ export abstract class GroupTrainer {
       'clip_ratio/high_mean': upd.clipHigh, 'clip_ratio/high_max': upd.clipHighMax,
       'completions/mean_length': tokens / lengths.length, 'completions/min_length': Math.min(...lengths), 'completions/max_length': Math.max(...lengths),
       'completions/clipped_ratio': ro.hitStop.filter((h) => !h).length / lengths.length,
+      'tools/calls_per_response': ro.toolCalls.reduce((a, x) => a + x, 0) / lengths.length,
+      'tools/errors': ro.toolErrors.reduce((a, x) => a + x, 0),
       loss: upd.loss, grad_norm: upd.gradNorm, learning_rate: o.learningRate, num_tokens: this.progress.tokens,
       'policy/ratio_first': upd.firstRatio, step: this.progress.step, episode: this.progress.episode, step_time: (performance.now() - t0) / 1000,
     };
@@ -189,10 +194,16 @@ export abstract class GroupTrainer {
     return history;
   }
 
-  /** Saves `policy/`, `ref/`, the Adam moments, RNG state, counters and options, atomically as a whole. */
+  /**
+   * Saves `policy/`, `ref/`, the Adam moments, RNG state, counters and options, atomically as a whole.
+   * Tools are functions: only their names are saved, and `load` needs the tools again.
+   */
   async save(dir: string): Promise<void> {
-    const { logger: _l, ...options } = this.options;
-    const json: GroupTrainerJson = { kind: this.kind, format: TRAINER_FOLDER_FORMAT, progress: { ...this.progress }, rng: this.rng.getState(), options };
+    const { logger: _l, tools, ...options } = this.options;
+    const json: GroupTrainerJson = {
+      kind: this.kind, format: TRAINER_FOLDER_FORMAT, progress: { ...this.progress }, rng: this.rng.getState(), options,
+      toolNames: tools.map((t) => t.name),
+    };
     await writeTrainerFolder(dir, { json, policy: this.policy, ref: this.ref, optimizer: this.optimizer.exportState() });
   }
 

@@ -11,7 +11,9 @@ import type { RewardModel } from '../reward/reward-model';
 import type { ColumnRewardFunction } from '../rewards/rewards';
 import { groupAdvantages, rlooAdvantages } from '../rl/group-advantages';
 import type { Tokenizer } from '../tokenizers/tokenizer';
-import { readTrainerFolder } from '../dpo/checkpoint';
+import type { Tool } from '../tools/tool';
+import { ConfigError } from '../errors';
+import { readTrainerFolder } from '../train/trainer-folder';
 import { GroupTrainer, type GroupTrainerJson } from './group-trainer';
 import { resolveGroupOptions, type GRPOTrainerOptions, type RLOOTrainerOptions } from './options';
 
@@ -21,6 +23,11 @@ export interface GroupLoadOptions {
   reward: RewardModel | ColumnRewardFunction;
   /** The tokenizer. */
   tokenizer: Tokenizer;
+  /**
+   * The tools the trainer was created with (functions are not stored in checkpoints); their names
+   * must match the saved ones. Default `[]`.
+   */
+  tools?: readonly Tool[];
   /** Logger. Default: silent. */
   logger?: Logger;
 }
@@ -28,9 +35,16 @@ export interface GroupLoadOptions {
 async function restore<T extends GroupTrainer>(dir: string, kind: 'grpo' | 'rloo', with_: GroupLoadOptions, make: (o: GRPOTrainerOptions) => T): Promise<T> {
   const c = await readTrainerFolder<GroupTrainerJson>(dir, kind);
   const { workers: _w, ...options } = c.json.options;
+  const saved = c.json.toolNames ?? [];
+  const given = Array.isArray(with_.tools) ? with_.tools.map((t) => (t as Tool | null)?.name) : [];
+  if (given.length !== saved.length || given.some((n, i) => n !== saved[i])) {
+    c.policy.dispose();
+    c.ref?.dispose();
+    throw new ConfigError('tools', given.slice(0, 8), `must be the tools the checkpoint was trained with (names [${saved.slice(0, 8).join(', ')}])`);
+  }
   const trainer = make({
     ...options, policy: c.policy, reward: with_.reward, tokenizer: with_.tokenizer, ...(c.ref ? { ref: c.ref } : {}),
-    ...(with_.logger ? { logger: with_.logger } : {}),
+    ...(with_.tools ? { tools: with_.tools } : {}), ...(with_.logger ? { logger: with_.logger } : {}),
   });
   (trainer as unknown as { owned: { dispose(): void }[] }).owned.push(c.policy, ...(c.ref ? [c.ref] : []));
   trainer.optimizer.importState(c.optimizer);
@@ -55,7 +69,7 @@ export class GRPOTrainer extends GroupTrainer {
     return groupAdvantages(scores, { scale: this.options.scaleRewards });
   }
 
-  /** Restores a trainer saved by {@link GroupTrainer.save}; pass the reward and tokenizer again. */
+  /** Restores a trainer saved by {@link GroupTrainer.save}; pass the reward, tokenizer and tools (if any) again. */
   static async load(dir: string, with_: GroupLoadOptions): Promise<GRPOTrainer> {
     return restore(dir, 'grpo', with_, (o) => new GRPOTrainer(o));
   }
@@ -77,7 +91,7 @@ export class RLOOTrainer extends GroupTrainer {
     return rlooAdvantages(scores);
   }
 
-  /** Restores a trainer saved by {@link GroupTrainer.save}; pass the reward and tokenizer again. */
+  /** Restores a trainer saved by {@link GroupTrainer.save}; pass the reward, tokenizer and tools (if any) again. */
   static async load(dir: string, with_: GroupLoadOptions): Promise<RLOOTrainer> {
     return restore(dir, 'rloo', with_, (o) => new RLOOTrainer(o));
   }

@@ -14,6 +14,7 @@ import type { ColumnRewardFunction } from '../rewards/rewards';
 import type { GrpoLossType } from '../rl/grpo-loss';
 import type { RewardScaling } from '../rl/group-advantages';
 import type { Tokenizer } from '../tokenizers/tokenizer';
+import { checkTools, type Tool } from '../tools/tool';
 
 /** Options of {@link GRPOTrainer} (and, with other defaults, {@link RLOOTrainer}). */
 export interface GRPOTrainerOptions {
@@ -58,6 +59,15 @@ export interface GRPOTrainerOptions {
   topP?: number;
   /** Tokens that end a completion. Default `[tokenizer.eosId]`. */
   stopTokens?: number[];
+  /**
+   * Tools the policy may call while it writes (e.g. `calculatorTool()`, see `GenerateOptions.tools`):
+   * the tokens a tool wrote stay in the completion (the reward sees them) but are masked out of the
+   * policy loss and the KL, so the policy is not trained to predict the tool. Not saved in
+   * checkpoints: pass them again to `load`, like the reward. Default `[]`.
+   */
+  tools?: readonly Tool[];
+  /** Most tool calls per completion; later end markers stay plain text. Default `4`. */
+  maxToolCalls?: number;
   /** Subtracted from the score of a completion that hit no stop token. Default: no penalty. */
   missingEosPenalty?: number;
   /** Clip the global gradient norm. Default `1`. */
@@ -127,6 +137,8 @@ export function resolveGroupOptions(o: GRPOTrainerOptions, d: GroupDefaults): Re
     temperature: checkNumber(P('temperature'), o.temperature ?? 1, { gt: 0 }),
     topK: checkInteger(P('topK'), o.topK ?? 0, 0),
     topP: checkNumber(P('topP'), o.topP ?? 1, { gt: 0, le: 1 }),
+    tools: checkTools(P('tools'), o.tools ?? []),
+    maxToolCalls: checkInteger(P('maxToolCalls'), o.maxToolCalls ?? 4, 0),
     ...(o.missingEosPenalty === undefined ? {} : { missingEosPenalty: checkNumber(P('missingEosPenalty'), o.missingEosPenalty) }),
     maxGradNorm: checkNumber(P('maxGradNorm'), o.maxGradNorm ?? 1, { gt: 0 }),
     seed: checkInteger(P('seed'), o.seed ?? 0, 0),

@@ -33,6 +33,10 @@ export interface GRPOStats {
   'completions/max_length': number;
   /** Fraction of completions that hit no stop token (cut at `maxNewTokens`). */
   'completions/clipped_ratio': number;
+  /** Mean tool calls per completion (0 without the `tools` option). */
+  'tools/calls_per_response': number;
+  /** Tool calls in this step whose result was an error text (0 without the `tools` option). */
+  'tools/errors': number;
   /** Mean loss over minibatches. */
   loss: number;
   /** Mean global gradient norm before clipping. */
