@@ -9,11 +9,12 @@
  *   npx tsx examples/cartpole.ts --total-steps 20000             # short run
  *
  * Flags: --seed N, --seeds A,B,..., --total-steps N (default 500000), --out FILE (JSON results),
- * --backend wasm|cpu (default wasm), --learning-rate X (default 2.5e-4), --core library|reference
- * (reference: CleanRL's formulas written out plainly instead of the core, for an A/B run). Prints the
- * mean return of the last 20 episodes per seed. Results over 8 seeds: examples/cartpole/README.md.
+ * --backend wasm|cpu (default wasm), --learning-rate X (default 2.5e-4), --num-envs N (default 4, as
+ * CleanRL), --core library|reference (reference: CleanRL's formulas written out plainly instead of the
+ * core, for an A/B run). Prints the mean return of the last 20 and of the last 100 episodes per seed.
+ * Results over 8 seeds: examples/cartpole/README.md.
  *
- * Episodes are variable-length inside a fixed 8 x 128 rollout; the core's `gae` works on padded
+ * Episodes are variable-length inside a fixed 4 x 128 rollout; the core's `gae` works on padded
  * `[B, T]` rows, so each episode fragment becomes one row (padding after it), and a fragment cut by
  * the end of the rollout gets the bootstrap `gamma * V(next obs)` added to its last reward, which is
  * exactly CleanRL's GAE with `dones` (examples/cartpole/fragments.ts).
@@ -33,7 +34,7 @@ export interface CartPoleOptions {
   seed?: number;
   /** Environment steps in all (over all environments). Default `500000`. */
   totalSteps?: number;
-  /** Parallel environments. Default `8`. */
+  /** Parallel environments. Default `4` (CleanRL's `--num-envs`; a rollout is 4 x 128 = 512 steps). */
   numEnvs?: number;
   /** Steps per environment per rollout. Default `128`. */
   numSteps?: number;
@@ -83,6 +84,8 @@ export interface CartPoleResult {
   episodeReturns: number[];
   /** Mean return of the last 20 episodes. */
   last20: number;
+  /** Mean return of the last 100 episodes (the statistic of CleanRL's benchmark tables). */
+  last100: number;
   /** Per-iteration progress. */
   iterations: IterationInfo[];
   /** Environment steps taken. */
@@ -107,7 +110,7 @@ interface Rollout {
 /** Runs PPO on CartPole-v1 for one seed. Set the backend first (e.g. `await useBackend('wasm')`). */
 export function runCartPole(options: CartPoleOptions = {}): CartPoleResult {
   const o = {
-    seed: 1, totalSteps: 500_000, numEnvs: 8, numSteps: 128, epochs: 4, minibatches: 4, learningRate: 2.5e-4,
+    seed: 1, totalSteps: 500_000, numEnvs: 4, numSteps: 128, epochs: 4, minibatches: 4, learningRate: 2.5e-4,
     gamma: 0.99, lam: 0.95, clip: 0.2, vfCoef: 0.5, entCoef: 0.01, maxGradNorm: 0.5, core: 'library' as 'library' | 'reference', ...options,
   };
   const t0 = Date.now();
@@ -141,7 +144,8 @@ export function runCartPole(options: CartPoleOptions = {}): CartPoleResult {
     agent.dispose();
   }
   const last20 = mean(episodeReturns.slice(-20));
-  return { seed: o.seed, episodeReturns, last20, iterations: history, globalStep, seconds: (Date.now() - t0) / 1000 };
+  const last100 = mean(episodeReturns.slice(-100));
+  return { seed: o.seed, episodeReturns, last20, last100, iterations: history, globalStep, seconds: (Date.now() - t0) / 1000 };
 }
 
 /** Plays `T` steps in each environment with the current policy (sampling actions). */
@@ -235,8 +239,19 @@ function update(
   }
 }
 
+/** The parsed command line. */
+interface CliArgs {
+  seeds: number[];
+  totalSteps: number;
+  out?: string;
+  backend: 'cpu' | 'wasm';
+  learningRate: number;
+  numEnvs: number;
+  core: 'library' | 'reference';
+}
+
 /** Parses the CLI flags. */
-function parseArgs(argv: string[]): { seeds: number[]; totalSteps: number; out?: string; backend: 'cpu' | 'wasm'; learningRate: number; core: 'library' | 'reference' } {
+function parseArgs(argv: string[]): CliArgs {
   const get = (flag: string) => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -249,13 +264,15 @@ function parseArgs(argv: string[]): { seeds: number[]; totalSteps: number; out?:
   const seedsArg = get('--seeds');
   const seeds = seedsArg !== undefined ? seedsArg.split(',').map((s) => int('--seeds', s)) : [int('--seed', get('--seed') ?? '1')];
   const totalSteps = int('--total-steps', get('--total-steps') ?? '500000');
+  const numEnvs = int('--num-envs', get('--num-envs') ?? '4');
+  if (numEnvs < 1 || numEnvs > 256) throw new Error(`--num-envs must be in 1..256, got ${numEnvs}`);
   const backend = get('--backend') ?? 'wasm';
   if (backend !== 'cpu' && backend !== 'wasm') throw new Error(`--backend must be cpu or wasm, got ${backend.slice(0, 40)}`);
   const learningRate = Number(get('--learning-rate') ?? '2.5e-4');
   if (!(Number.isFinite(learningRate) && learningRate > 0)) throw new Error('--learning-rate must be a number > 0');
   const core = get('--core') ?? 'library';
   if (core !== 'library' && core !== 'reference') throw new Error(`--core must be library or reference, got ${core.slice(0, 40)}`);
-  return { seeds, totalSteps, out: get('--out'), backend, learningRate, core };
+  return { seeds, totalSteps, out: get('--out'), backend, learningRate, numEnvs, core };
 }
 
 async function main(): Promise<void> {
@@ -268,18 +285,22 @@ async function main(): Promise<void> {
       seed,
       totalSteps: args.totalSteps,
       learningRate: args.learningRate,
+      numEnvs: args.numEnvs,
       core: args.core,
       onIteration: (i) => {
         if (i.iteration % 25 === 0) console.log(`seed ${seed}  step ${i.globalStep}  last-20 mean return ${i.last20.toFixed(1)}`);
       },
     });
-    console.log(`seed ${seed}: last-20-episode mean return ${res.last20.toFixed(1)} (${res.episodeReturns.length} episodes, ${res.seconds.toFixed(0)} s)`);
+    console.log(
+      `seed ${seed}: last-20-episode mean return ${res.last20.toFixed(1)}, last-100 ${res.last100.toFixed(1)} (${res.episodeReturns.length} episodes, ${res.seconds.toFixed(0)} s)`,
+    );
     results.push({ ...res, tensorsLeft: tf.memory().numTensors - tensorsBefore });
     if (args.out !== undefined) {
       const summary = results.map(({ episodeReturns, iterations, ...r }) => ({
         ...r, episodes: episodeReturns.length, curve: iterations.map((i) => [i.globalStep, i.last20, i.meanReturn]),
       }));
-      writeFileSync(args.out, JSON.stringify({ backend: args.backend, core: args.core, totalSteps: args.totalSteps, learningRate: args.learningRate, results: summary }, null, 1));
+      const { backend, core, totalSteps, learningRate, numEnvs } = args;
+      writeFileSync(args.out, JSON.stringify({ backend, core, totalSteps, learningRate, numEnvs, results: summary }, null, 1));
     }
   }
   if (results.length > 1) console.log(`mean over ${results.length} seeds: ${mean(results.map((r) => r.last20)).toFixed(1)}`);

@@ -1,6 +1,6 @@
 // examples/cartpole.ts: the CartPole-v1 physics against hand-computed Gymnasium steps, the example's
 // episode-fragment packing through the core's gae against CleanRL's GAE loop, and a short training run
-// (6 iterations of 8 x 128 steps, as a user runs it: `npx tsx`, against the built package in dist/,
+// (12 iterations of 4 x 128 steps, as a user runs it: `npx tsx`, against the built package in dist/,
 // which tests/global-setup.ts builds) that must learn.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -120,13 +120,15 @@ describe('episode fragments through the core gae (the example\'s computeAdvantag
 
 interface RunJson {
   backend: string;
-  results: { seed: number; last20: number; globalStep: number; episodes: number; tensorsLeft: number; curve: [number, number, number][] }[];
+  numEnvs: number;
+  results: { seed: number; last20: number; last100: number; globalStep: number; episodes: number; tensorsLeft: number; curve: [number, number, number][] }[];
 }
 
 describe('examples/cartpole.ts (short run)', () => {
-  it('learns within 6 iterations on a fixed seed, finite throughout, no tensor leaks', async () => {
-    // CleanRL's settings, but 6 x 1024 steps and a 10x learning rate, so that a few seconds of
-    // training show a clear effect (seed 1 goes from about 22 to about 115 on wasm).
+  it('learns within 12 iterations on a fixed seed, finite throughout, no tensor leaks', async () => {
+    // CleanRL's settings (4 environments x 128 steps per rollout), but 12 x 512 steps and a 10x
+    // learning rate, so that a few seconds of training show a clear effect (seed 1 goes from about 23
+    // to about 120 on wasm).
     const out = join(dir, 'run.json');
     const args = ['tsx', 'examples/cartpole.ts', '--seed', '1', '--total-steps', '6144', '--learning-rate', '2.5e-3', '--backend', 'wasm', '--out', out];
     const r = spawnSync('npx', args, { cwd: root, encoding: 'utf8', timeout: 240_000 });
@@ -135,15 +137,18 @@ describe('examples/cartpole.ts (short run)', () => {
     const json = JSON.parse(await readFile(out, 'utf8')) as RunJson;
     const res = json.results[0]!;
     expect(json.backend).toBe('wasm');
+    expect(json.numEnvs).toBe(4); // CleanRL ppo.py's default, not 8
     expect(res).toMatchObject({ seed: 1, globalStep: 6144, tensorsLeft: 0 });
-    expect(res.curve).toHaveLength(6);
+    expect(res.curve.map((c) => c[0])).toEqual(Array.from({ length: 12 }, (_, i) => 512 * (i + 1)));
     const first = res.curve[0]![2];
     const last = res.curve.at(-1)![2];
     expect(Number.isFinite(first) && Number.isFinite(last) && Number.isFinite(res.last20)).toBe(true);
-    // A random policy lasts about 22 steps; after 6 updates the episodes are several times longer.
+    // A random policy lasts about 22 steps; after 11 updates the episodes are several times longer.
     expect(first).toBeLessThan(30);
     expect(last).toBeGreaterThan(2 * first);
     expect(res.last20).toBeGreaterThan(50);
     expect(res.last20).toBeLessThanOrEqual(500);
+    expect(res.last100).toBeGreaterThan(first);
+    expect(res.last100).toBeLessThanOrEqual(res.last20); // episodes get longer, so the last 20 beat the last 100
   });
 });
