@@ -70,6 +70,7 @@ export type { LRSchedule, WarmupCosineOptions, LinearScheduleOptions } from './o
 
 // Training
 export { LMTrainer } from './train/lm-trainer';
+export type { LMLoadOptions } from './train/lm-trainer';
 export type { LMStepStats, LMTrainOptions, LMEvaluateOptions, LMEvaluation } from './train/lm-trainer';
 export { resolveLMOptions } from './train/options';
 export type { LMTrainerOptions, ResolvedLMOptions } from './train/options';
@@ -86,11 +87,11 @@ export type { WorkerFailure } from './errors';
 // Data
 export {
   readJsonl, readSFT, readPairs, readRankings, readChat, readAll, writeJsonlLine,
-  parseSFT, parsePair, parseRanking, parseChat, preferencePairsFromRanking,
+  parseSFT, parsePair, parseRanking, parseChatRanking, parseChat, preferencePairsFromRanking,
   tokenizeChat, tokenizeChatPrompt, chatPrompt, chatHeader,
 } from './data/index';
 export type {
-  SFTExample, PreferencePair, RankingExample, ChatRole, ChatMessage, ChatExample, RecordLocation,
+  SFTExample, PreferencePair, RankingExample, ChatRankingExample, ChatRole, ChatMessage, ChatExample, RecordLocation,
   JsonlSource, RecordParser, ReadJsonlOptions, ReadRankingsOptions, ParseRankingOptions, ChatTokens,
 } from './data/index';
 
@@ -103,7 +104,7 @@ export type {
 
 // Reward modelling
 export { RewardModel, lastTokenIndex } from './reward/reward-model';
-export type { RewardModelOptions, RewardNormalization } from './reward/reward-model';
+export type { RewardModelOptions, RewardNormalization, ScoreConversationsOptions } from './reward/reward-model';
 export { RewardTrainer } from './reward/reward-trainer';
 export type { RewardStats, RewardStepStats, RewardTrainOptions } from './reward/reward-trainer';
 export { resolveRewardOptions } from './reward/trainer-options';
@@ -128,6 +129,13 @@ export { resolvePPOOptions } from './ppo/options';
 export type { PPOTrainerOptions, RewardFunction, RewardSample, ResolvedPPOOptions } from './ppo/options';
 export type { PPOStats } from './ppo/stats';
 export type { Critic, ValueHead, SeparateCritic, SharedCritic } from './ppo/forward';
+export type { PPOPrompt } from './ppo/ppo-trainer';
+// Multi-turn dialogue rollouts (PPOTrainerOptions.dialogue)
+export { resolveDialogueOptions } from './dialogue/options';
+export type {
+  DialogueOptions, ResolvedDialogueOptions, UserSimulator, UserTurnContext, DialogueSample, DialoguePrompt, DialogueRewardPer,
+} from './dialogue/options';
+export { dialogueSampleFromChat } from './dialogue/conversation';
 
 // Direct preference optimisation and critic-free online RL (GRPO, RLOO) on the same core
 export { dpoLoss, plackettLuceLoss, groupAdvantages, rlooAdvantages, grpoLoss } from './rl/index';
@@ -172,7 +180,7 @@ export type {
 export { DEFAULT_CRITERIA } from './feedback/types';
 export type { Labeler, LabelRequest, Judgement, RankedJudgement, SkippedJudgement } from './feedback/types';
 export { PreferenceCollector, promptId, skippedFileOf } from './feedback/collect/collector';
-export type { PreferenceCollectorOptions, CollectOptions, CollectSummary, CollectSampling, RankedRecord, SkippedRecord } from './feedback/collect/collector';
+export type { PreferenceCollectorOptions, CollectOptions, CollectSummary, CollectSampling, CollectPrompt, RankedRecord, SkippedRecord } from './feedback/collect/collector';
 export { FileLockedError } from './feedback/collect/file-lock';
 export type { LockHolder } from './feedback/collect/file-lock';
 export { WebLabeler } from './feedback/labelers/web-labeler';
