@@ -7,7 +7,7 @@ import { tf } from '../tf';
 import { FileFormatError, InputError, previewValue } from '../errors';
 import { joinPath } from '../io/paths';
 import type { Logger } from '../logging/logger';
-import { Rng } from '../ops/random';
+import { Rng, type RngState } from '../ops/random';
 import { AdamW } from '../optim/adamw';
 import { warmupCosineSchedule, type LRSchedule } from '../optim/schedule';
 import type { PaddedBatch } from '../models/batch';
@@ -17,7 +17,6 @@ import { resolveLMOptions, type LMTrainerOptions, type ResolvedLMOptions } from 
 import { DataParallel, dropoutSeed, lmShards } from '../parallel/data-parallel';
 import type { WorkerMemory } from '../parallel/protocol';
 import { readTrainerFolder, writeTrainerFolder, TRAINER_FOLDER_FORMAT, type TrainerFolderJson } from './trainer-folder';
-import type { RngState } from '../ops/random';
 
 export type { LMTrainerOptions } from './options';
 
@@ -153,8 +152,13 @@ export class LMTrainer {
       throw e;
     }
     trainer.owned.push(c.policy);
-    trainer.opt.importState(c.optimizer);
-    trainer.rng.setState(c.json.rng);
+    try {
+      trainer.opt.importState(c.optimizer);
+      trainer.rng.setState(c.json.rng);
+    } catch (e) {
+      trainer.dispose(); // frees the moments and the loaded policy
+      throw e;
+    }
     trainer.stepCount = c.json.step;
     return trainer;
   }
