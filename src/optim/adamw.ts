@@ -167,12 +167,28 @@ export class AdamW {
    * @throws {@link InputError} if the gradients do not match the variables or the rate is invalid.
    */
   applyGradients(grads: readonly tf.Tensor[], learningRate?: number): void {
+    this.applyGradientsFrom(0, grads, learningRate, this.vars.length);
+  }
+
+  /**
+   * One update of the variables `first .. first + grads.length - 1` only (the others, and their
+   * moments, stay as they are); the step count advances as for a full update. For an optimizer whose
+   * variables are split between threads (e.g. PPO's policy here, its critic in a worker that runs an
+   * AdamW over the rest from {@link AdamW.exportState}`(first, count)`).
+   * @throws {@link InputError} if the range or the gradients do not match the variables.
+   */
+  applyGradientsToRange(first: number, grads: readonly tf.Tensor[], learningRate?: number): void {
+    this.applyGradientsFrom(first, grads, learningRate, Array.isArray(grads) ? grads.length : -1);
+  }
+
+  private applyGradientsFrom(first: number, grads: readonly tf.Tensor[], learningRate: number | undefined, count: number): void {
     this.assertLive();
     const lr = learningRate ?? this.opts.learningRate;
     if (!(typeof lr === 'number' && Number.isFinite(lr) && lr >= 0)) {
       throw new InputError('learningRate', lr, 'must be a finite number >= 0');
     }
-    this.checkGrads(grads);
+    this.checkRange(first, count);
+    this.checkGrads(grads, first, count);
     const [ms, vs] = this.ensureMoments();
     const { beta1, beta2, epsilon, epsilonPlacement, weightDecay } = this.opts;
     const t = this.t + 1;
@@ -187,11 +203,11 @@ export class AdamW {
       const a = tf.scalar(stepSize);
       const e = tf.scalar(eps);
       const d = weightDecay > 0 ? tf.scalar(1 - lr * weightDecay) : null;
-      for (let i = 0; i < this.vars.length; i++) {
+      for (let i = first; i < first + count; i++) {
         const w = this.vars[i] as tf.Variable;
         const m = ms[i] as tf.Variable;
         const v = vs[i] as tf.Variable;
-        const g = grads[i] as tf.Tensor;
+        const g = grads[i - first] as tf.Tensor;
         const mNew = m.add(g.sub(m).mul(c1));
         const vNew = v.add(g.square().sub(v).mul(c2));
         const update = mNew.mul(a).div(vNew.sqrt().add(e));
@@ -206,29 +222,34 @@ export class AdamW {
 
   /**
    * The step count and moments as plain typed arrays (copies), for checkpoints. Before the first
-   * update the moments are zeros. Reads tensor data synchronously.
+   * update the moments are zeros. Reads tensor data synchronously. With `first`/`count`, the moments of
+   * those variables only, keyed from 0 (the state of an AdamW over just them).
    */
-  exportState(): AdamWState {
+  exportState(first = 0, count = this.vars.length - first): AdamWState {
     this.assertLive();
+    this.checkRange(first, count);
     const tensors: Record<string, StateTensor> = {};
     const read = (xs: tf.Variable[] | null, w: tf.Variable, i: number): StateTensor => ({
       dtype: 'float32',
       shape: [...w.shape],
       data: xs ? Float32Array.from((xs[i] as tf.Variable).dataSync()) : new Float32Array(w.size),
     });
-    this.vars.forEach((w, i) => {
-      tensors[`m.${i}`] = read(this.m, w, i);
-      tensors[`v.${i}`] = read(this.v, w, i);
-    });
+    for (let i = first; i < first + count; i++) {
+      const w = this.vars[i] as tf.Variable;
+      tensors[`m.${i - first}`] = read(this.m, w, i);
+      tensors[`v.${i - first}`] = read(this.v, w, i);
+    }
     return { step: this.t, tensors };
   }
 
   /**
    * Restore a state produced by {@link AdamW.exportState} (of an optimizer over variables of the same
    * shapes, in the same order). Everything is validated before anything changes; the data is copied.
+   * With `first`/`count`, the moments of those variables only (keyed from 0, as exported with the same
+   * range); the others keep theirs. The step count is the state's either way.
    * @throws {@link InputError} naming the offending key if the step, a key, dtype, shape or length mismatches.
    */
-  importState(state: AdamWState): void {
+  importState(state: AdamWState, first = 0, count = this.vars.length - first): void {
     this.assertLive();
     const step = state?.step;
     if (!(typeof step === 'number' && Number.isInteger(step) && step >= 0)) {
@@ -238,8 +259,9 @@ export class AdamW {
     if (typeof tensors !== 'object' || tensors === null) {
       throw new InputError('state.tensors', tensors, 'must be an object of tensors keyed m.{i} and v.{i}');
     }
-    const keys = this.vars.flatMap((_, i) => [`m.${i}`, `v.${i}`]);
-    keys.forEach((k, j) => checkStateTensor(k, tensors[k], (this.vars[j >> 1] as tf.Variable).shape));
+    this.checkRange(first, count);
+    const keys = Array.from({ length: count }, (_, i) => [`m.${i}`, `v.${i}`]).flat();
+    keys.forEach((k, j) => checkStateTensor(k, tensors[k], (this.vars[first + (j >> 1)] as tf.Variable).shape));
     const extra = Object.keys(tensors).find((k) => !keys.includes(k));
     if (extra !== undefined) {
       throw new InputError('state.tensors', extra, `unexpected key: this optimizer has ${this.vars.length} variables`);
@@ -247,8 +269,10 @@ export class AdamW {
     const [ms, vs] = this.ensureMoments();
     const load = (x: tf.Variable, key: string): void =>
       tf.tidy(() => x.assign(tf.tensor((tensors[key] as StateTensor).data.slice(), x.shape, 'float32')));
-    ms.forEach((x, i) => load(x, `m.${i}`));
-    vs.forEach((x, i) => load(x, `v.${i}`));
+    for (let i = 0; i < count; i++) {
+      load(ms[first + i] as tf.Variable, `m.${i}`);
+      load(vs[first + i] as tf.Variable, `v.${i}`);
+    }
     this.t = step;
   }
 
@@ -266,13 +290,19 @@ export class AdamW {
     if (this.disposed) throw new RlhfError('AdamW: the optimizer has been disposed');
   }
 
-  private checkGrads(grads: readonly tf.Tensor[]): void {
-    if (!Array.isArray(grads) || grads.length !== this.vars.length) {
+  private checkRange(first: number, count: number): void {
+    const n = this.vars.length;
+    if (!(Number.isInteger(first) && first >= 0 && first <= n)) throw new InputError('first', first, `must be an integer in [0, ${n}]`);
+    if (!(Number.isInteger(count) && count >= 0 && first + count <= n)) throw new InputError('count', count, `must be an integer in [0, ${n - first}]`);
+  }
+
+  private checkGrads(grads: readonly tf.Tensor[], first: number, count: number): void {
+    if (!Array.isArray(grads) || grads.length !== count) {
       const n = Array.isArray(grads) ? grads.length : grads;
-      throw new InputError('grads.length', n, `must equal the number of variables (${this.vars.length})`);
+      throw new InputError('grads.length', n, `must equal the number of variables updated (${count})`);
     }
     grads.forEach((g, i) => {
-      const w = this.vars[i] as tf.Variable;
+      const w = this.vars[first + i] as tf.Variable;
       if (!(g instanceof tf.Tensor) || g.isDisposed) throw new InputError(`grads[${i}]`, g, 'must be a live tf.Tensor');
       if (g.dtype !== 'float32') throw new InputError(`grads[${i}].dtype`, g.dtype, "must be 'float32'");
       if (!sameShape(g.shape, w.shape)) {

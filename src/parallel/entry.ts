@@ -9,8 +9,11 @@
  */
 import { RlhfError } from '../errors';
 
-/** File name of the bundled worker entry. */
+/** File name of the bundled replica worker entry. */
 export const WORKER_ENTRY = 'parallel-worker.js';
+
+/** File name of the bundled PPO critic worker entry. */
+export const CRITIC_WORKER_ENTRY = 'critic-worker.js';
 
 /** URL of this module (CommonJS build: from `__filename`; ESM build and sources: `import.meta.url`). */
 async function thisModuleUrl(): Promise<string> {
@@ -21,11 +24,11 @@ async function thisModuleUrl(): Promise<string> {
   return import.meta.url;
 }
 
-/** The worker entry's URL; throws {@link RlhfError} naming the path when it is missing. */
-export async function workerEntryUrl(): Promise<URL> {
+/** A worker entry's URL (default: the replica's); throws {@link RlhfError} naming the path when it is missing. */
+export async function workerEntryUrl(entry: string = WORKER_ENTRY): Promise<URL> {
   const here = await thisModuleUrl();
   const fromSource = /\.[cm]?ts$/.test(new URL(here).pathname);
-  const name = WORKER_ENTRY; // through a variable, so browser bundlers do not try to bundle it
+  const name = entry; // through a variable, so browser bundlers do not try to bundle it
   const url = new URL(fromSource ? `../../dist/${name}` : `./${name}`, here);
   const { existsSync } = await import('node:fs');
   const { fileURLToPath } = await import('node:url');

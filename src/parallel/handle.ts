@@ -9,25 +9,29 @@ import type { Worker } from 'node:worker_threads';
 import { WorkerError } from '../errors';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol';
 
-type Want = FromWorker['type'];
+/** A message a worker sends: typed, with an error variant and optionally the generation it answers. */
+export type WorkerReply = { type: string; gen?: number } | { type: 'error'; name: string; message: string; stack: string };
 
-interface Waiting {
-  want: Want;
+interface Waiting<Out> {
+  want: string;
   gen: number | undefined;
-  resolve(m: FromWorker): void;
+  resolve(m: Out): void;
   reject(e: WorkerError): void;
 }
 
-/** One replica worker seen from the main thread. */
-export class WorkerHandle {
+/**
+ * One worker seen from the main thread; `In` are the messages it takes, `Out` those it sends (the
+ * replica protocol of ./protocol by default).
+ */
+export class WorkerHandle<In = ToWorker, Out extends WorkerReply = FromWorker> {
   /** The first failure seen (an exit, an uncaught error, or a reported throw); then the handle is dead. */
   failure: WorkerError | undefined;
-  private waiting: Waiting | undefined;
+  private waiting: Waiting<Out> | undefined;
   private closing = false;
 
   private constructor(readonly index: number, private readonly worker: Worker) {
     worker.unref();
-    worker.on('message', (m: FromWorker) => this.onMessage(m));
+    worker.on('message', (m: Out) => this.onMessage(m));
     worker.on('error', (e: Error) => this.fail(new WorkerError(index, 'error', `${e.name}: ${e.message}`, e.stack)));
     worker.on('exit', (code: number) => {
       if (!this.closing) this.fail(new WorkerError(index, 'exit', `the worker thread exited with code ${code}`));
@@ -36,26 +40,31 @@ export class WorkerHandle {
 
   /** Spawns the worker for replica `init.index` from the bundled entry at `url`. */
   static async spawn(url: URL, init: WorkerInit): Promise<WorkerHandle> {
+    return WorkerHandle.spawnWith<ToWorker, FromWorker>(url, init.index, init);
+  }
+
+  /** Spawns a worker numbered `index` (in errors) from the bundled entry at `url` with `workerData`. */
+  static async spawnWith<I, O extends WorkerReply>(url: URL, index: number, workerData: unknown): Promise<WorkerHandle<I, O>> {
     const { Worker: W } = await import('node:worker_threads');
     // No inherited execArgv: the parent's flags (--input-type, -e, a TypeScript loader...) are for its
     // own entry, and some of them stop a worker from starting at all.
-    return new WorkerHandle(init.index, new W(url, { workerData: init, execArgv: [] }));
+    return new WorkerHandle<I, O>(index, new W(url, { workerData, execArgv: [] }));
   }
 
-  /** Sends a message (no reply awaited). */
-  post(m: ToWorker): void {
-    this.worker.postMessage(m);
+  /** Sends a message (no reply awaited); `transfer` moves those buffers instead of copying them. */
+  post(m: In, transfer?: readonly ArrayBuffer[]): void {
+    this.worker.postMessage(m, transfer as ArrayBuffer[] | undefined);
   }
 
   /**
    * Resolves with the next message of type `want` (for generation `gen` if given); rejects with the
    * worker's failure. While waiting the worker is ref'd, so the process stays up for the reply.
    */
-  expect(want: Want, gen?: number): Promise<FromWorker> {
+  expect<W extends Out['type']>(want: W, gen?: number): Promise<Extract<Out, { type: W }>> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     this.worker.ref();
-    return new Promise<FromWorker>((resolve, reject) => {
-      this.waiting = { want, gen, resolve, reject };
+    return new Promise<Extract<Out, { type: W }>>((resolve, reject) => {
+      this.waiting = { want, gen, resolve: resolve as (m: Out) => void, reject };
     }).finally(() => {
       this.waiting = undefined;
       this.worker.unref();
@@ -69,9 +78,10 @@ export class WorkerHandle {
     await this.worker.terminate();
   }
 
-  private onMessage(m: FromWorker): void {
+  private onMessage(m: Out): void {
     if (m.type === 'error') {
-      this.fail(new WorkerError(this.index, 'error', `${m.name}: ${m.message}`, m.stack));
+      const e = m as Extract<WorkerReply, { type: 'error' }>;
+      this.fail(new WorkerError(this.index, 'error', `${e.name}: ${e.message}`, e.stack));
       return;
     }
     const w = this.waiting;

@@ -7,11 +7,8 @@
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { getHeapStatistics } from 'node:v8';
 import { tf } from '../tf';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmKernels } from '../backends/wasm-kernels';
+import { errorMessage, startWorkerBackend, workerMemory } from './worker-common';
 import { TransformerPolicy } from '../models/policy';
 import { RewardModel } from '../reward/reward-model';
 import { AdamW } from '../optim/adamw';
@@ -44,14 +41,6 @@ function loadState(rep: Replica, state: ReplicaState): void {
   rep.opt.importState(state.optimizer);
 }
 
-/** Starts this thread's own backend (the worker does not go through useBackend: no optional peers here). */
-async function startBackend(name: 'wasm' | 'cpu'): Promise<void> {
-  tf.enableProdMode();
-  if (name === 'wasm') registerWasmKernels();
-  if (!(await tf.setBackend(name))) throw new Error(`replica ${init.index}: backend ${name} failed to start`);
-  await tf.ready();
-}
-
 /** The replica's model, built straight from the main thread's weights (no random initialisation). */
 function buildModel(): ReplicaModel {
   const values = new Map<string, tf.Tensor>();
@@ -66,7 +55,7 @@ function buildModel(): ReplicaModel {
 }
 
 async function start(): Promise<void> {
-  await startBackend(init.backend);
+  await startWorkerBackend(init.backend, `replica ${init.index}`);
   const model = buildModel();
   const vars = model.kind === 'policy' ? model.policy.trainableVariables : model.model.trainableVariables;
   const { decayFlags, ...options } = init.optimizer;
@@ -102,18 +91,6 @@ function step(rep: Replica, m: Extract<ToWorker, { type: 'step' }>): void {
   send({ type: 'applied', gen: m.gen, checksum: m.checksum ? weightsChecksum(rep.opt.variables) : null });
 }
 
-function memory(): FromWorker {
-  const backend = tf.backend() as { wasm?: { HEAPU8?: Uint8Array } };
-  return {
-    type: 'stats',
-    memory: {
-      numTensors: tf.memory().numTensors,
-      heapUsedBytes: getHeapStatistics().used_heap_size,
-      backendBytes: backend.wasm?.HEAPU8?.byteLength ?? tf.memory().numBytes,
-    },
-  };
-}
-
 function handle(m: ToWorker): void {
   const rep = replica as Replica;
   try {
@@ -121,11 +98,10 @@ function handle(m: ToWorker): void {
     else if (m.type === 'sync') {
       loadState(rep, m.state);
       send({ type: 'synced' });
-    } else if (m.type === 'stats') send(memory());
+    } else if (m.type === 'stats') send({ type: 'stats', memory: workerMemory() });
     else if (m.type === 'crash') fault = m.how;
   } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    send({ type: 'error', name: err.name, message: err.message, stack: err.stack ?? String(err) });
+    send(errorMessage(e));
   }
 }
 
@@ -134,8 +110,5 @@ start().then(
     port?.on('message', handle);
     send({ type: 'ready' });
   },
-  (e: unknown) => {
-    const err = e instanceof Error ? e : new Error(String(e));
-    send({ type: 'error', name: err.name, message: err.message, stack: err.stack ?? String(err) });
-  },
+  (e: unknown) => send(errorMessage(e)),
 );

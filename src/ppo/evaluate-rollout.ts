@@ -19,7 +19,8 @@ export interface RolloutEvaluation {
   values: Float32Array;
 }
 
-async function forEachChunk(
+/** Runs `f` on each chunk's rows and scatters its `[n, R]` outputs into `outputs` (`[B * R]` each). */
+export async function forEachChunk(
   ro: Rollout,
   chunks: readonly number[][],
   f: (sub: PaddedBatch) => tf.Tensor2D[],
@@ -46,7 +47,10 @@ export async function evaluateRollout(policy: TransformerPolicy, critic: Critic,
   return { logProbs, values };
 }
 
-/** Stage 2: log-probs of the responses under the frozen reference policy. */
+/**
+ * Log-probs of the responses under `policy`, chunk by chunk: stage 2 with the frozen reference, and
+ * stage 1 when the values come from elsewhere (the critic worker).
+ */
 export async function referenceLogProbs(ref: TransformerPolicy, ro: Rollout, chunks: readonly number[][], temperature: number): Promise<Float32Array> {
   const out = new Float32Array(ro.batch.batch * ro.responseLength);
   await forEachChunk(ro, chunks, (sub) => [responseForward(ref, sub, ro.responseStart, ro.responseLength, temperature).logProbs], [out]);

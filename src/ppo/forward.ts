@@ -98,10 +98,19 @@ export function responseForward(
     const v = tf.add(matmul2d(h, tf.transpose(c.head.weight)), c.head.bias); // [B*R, 1]
     out.values = tf.reshape(v, [B, R]);
   } else if (c?.kind === 'separate') {
-    const all = c.model.tokenValues(inputs); //                                [B, T-1]
-    out.values = tf.slice(all, [0, P - 1], [B, R]) as tf.Tensor2D; //          [B, R]
+    out.values = criticValues(c.model, batch, P, R);
   }
   return out;
+}
+
+/**
+ * A separate critic's values `V_t` at response columns `[B, R]` (call inside a tidy): its head at the
+ * column before each response token, on the same inputs as {@link responseForward} (which calls it,
+ * as does the PPO critic worker, so both give the same values).
+ */
+export function criticValues(model: RewardModel, batch: PaddedBatch, P: number, R: number): tf.Tensor2D {
+  const all = model.tokenValues(dropLastColumn(batch)); //                     [B, T-1]
+  return tf.slice(all, [0, P - 1], [batch.batch, R]) as tf.Tensor2D; //         [B, R]
 }
 
 /** Trainable variables of a critic. */

@@ -7,6 +7,7 @@ import { checkTools, type Tool } from '../tools/tool';
 import { ConfigError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { silentLogger } from '../logging/logger';
+import { checkWorkersOption, type WorkersOption } from '../parallel/options';
 import type { TransformerPolicy } from '../models/policy';
 import type { RewardModel } from '../reward/reward-model';
 import type { KlEstimator } from '../rl/kl';
@@ -124,6 +125,14 @@ export interface PPOTrainerOptions {
   seed?: number;
   /** Receives warnings (negative KL, ratio blow-ups) and progress. Default: silent. */
   logger?: Logger;
+  /**
+   * Threads PPO uses (Node, wasm or cpu backend): with 2 or more (`'auto'` = the cores available), a
+   * worker thread holds the separate critic and the reward model and computes their forward passes and
+   * the critic's half of every update beside the policy's on the main thread (same result as `1` up to
+   * float summation order). More than 2 adds nothing yet. With `valueModel: 'shared'` PPO runs
+   * in-process. Default: the `TFJS_RLHF_WORKERS` environment variable, else `'auto'`.
+   */
+  workers?: WorkersOption;
   /** Log a warning when the mean ratio of a minibatch leaves `[1 / x, x]`. Default `10`. */
   ratioWarningThreshold?: number;
   /** Every this many steps, log a table of samples (prompt, response, score, KL); 0 = never. Default `10`. */
@@ -187,6 +196,7 @@ export function resolvePPOOptions(o: PPOTrainerOptions): ResolvedPPOOptions {
     ptxBatchSize: checkInteger(P('ptxBatchSize'), o.ptxBatchSize ?? miniBatchSize, 1),
     seed: checkSeed(P('seed'), o.seed ?? 0),
     logger: o.logger ?? silentLogger,
+    workers: checkWorkersOption(P('workers'), o.workers),
     ratioWarningThreshold: checkNumber(P('ratioWarningThreshold'), o.ratioWarningThreshold ?? 10, { gt: 1 }),
     sampleEvery: checkInteger(P('sampleEvery'), o.sampleEvery ?? 10, 0),
     sampleRows: checkInteger(P('sampleRows'), o.sampleRows ?? 4, 1),

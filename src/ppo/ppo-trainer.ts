@@ -21,12 +21,17 @@ import { evaluateRollout, referenceLogProbs } from './evaluate-rollout';
 import { criticVariables, zeroValueHead, type Critic } from './forward';
 import { resolvePPOOptions, type PPOTrainerOptions, type ResolvedPPOOptions, type RewardFunction } from './options';
 import { rollout, type Rollout } from './rollout';
-import { scoreRollout } from './score';
+import { finishScores, scoreRollout } from './score';
 import { dialogueRollout } from './dialogue-rollout';
+import { evaluateSplit, ppoUpdateSplit } from './split';
+import { CriticWorker } from '../parallel/critic-client';
+import { resolveWorkerCount, type WorkersOption } from '../parallel/options';
+import type { WorkerMemory } from '../parallel/protocol';
 import { scoreDialogue, type DialogueScores } from './dialogue-score';
 import type { DialogueOptions, DialoguePrompt } from '../dialogue/options';
+import type { DialogueRolloutInfo } from '../dialogue/conversation';
 import { mean, reportStep, stepStats, type PPOStats, type StepRecord } from './stats';
-import { minibatchPlan, ppoUpdate } from './update';
+import { minibatchPlan, ppoUpdate, type UpdateArgs, type UpdateStats } from './update';
 
 /** Options of {@link PPOTrainer.train}. */
 export interface PPOTrainOptions {
@@ -48,6 +53,8 @@ export interface PPOLoadOptions {
   ptxData?: ArrayLike<number>;
   /** Dialogue options, when the run used them (a `userSimulator` function is not stored in checkpoints). Default: the saved ones. */
   dialogue?: DialogueOptions;
+  /** Threads (see `PPOTrainerOptions.workers`); a run resumes on any count. Default: the saved option. */
+  workers?: WorkersOption;
 }
 
 /**
@@ -83,6 +90,8 @@ export class PPOTrainer {
   private readonly owned: { dispose(): void }[] = [];
   /** Steps and episodes so far. */
   progress: PPOProgress = { step: 0, episode: 0 };
+  /** The critic worker (null: in-process; undefined: not resolved yet). */
+  private cw: CriticWorker | null | undefined;
 
   /** Validates options (throws {@link ConfigError}), creates the reference, critic and optimizer. */
   constructor(options: PPOTrainerOptions) {
@@ -136,12 +145,7 @@ export class PPOTrainer {
     const ro: Rollout = talk ?? await rollout(this.policy, prompts as readonly string[], this.tokenizer, o, this.rng);
     const t1 = performance.now();
     const plan = minibatchPlan(ro.batch.batch, o, this.rng); //                                               every epoch's minibatches
-    const epoch1 = plan[0] as number[][];
-    const old = await evaluateRollout(this.policy, this.critic, ro, epoch1, o.temperature); //                1. old log-probs, 5. values
-    const refLogProbs = await referenceLogProbs(this.ref, ro, epoch1, o.temperature); //                      2. reference
-    const scores: DialogueScores = talk === undefined || o.dialogue === undefined //                          3. score
-      ? await scoreRollout(this.reward, ro, this.tokenizer, o, n)
-      : await scoreDialogue(this.reward, talk, this.tokenizer, o, o.dialogue, n);
+    const { old, refLogProbs, scores } = await this.evaluate(ro, talk, plan[0] as number[][], n); //          1. old log-probs, 2. reference, 3. score, 5. values
     const klCoef = this.kl.value;
     const adv = await computeAdvantages({ //                                                                  4. rewards, 6. advantages
       logProbs: old.logProbs, refLogProbs, values: old.values, mask: ro.responseMask, scores: scores.final,
@@ -150,7 +154,7 @@ export class PPOTrainer {
       whitenRewards: o.whitenRewards, gamma: o.gamma, lam: o.lam,
     }, `PPOTrainer step ${n}`);
     const t2 = performance.now();
-    const update = await ppoUpdate({ //                                                                       7. update
+    const update = await this.update({ //                                                                     7. update
       policy: this.policy, critic: this.critic, opt: this.optimizer, ro, plan, o, rng: this.rng, ptxData: this.ptxData, logger: o.logger, step: n,
       targets: { oldLogProbs: old.logProbs, oldValues: old.values, advantages: adv.advantages, returns: adv.returns },
     });
@@ -161,6 +165,52 @@ export class PPOTrainer {
       progress: this.progress, seconds: { rollout: (t1 - t0) / 1000, score: (t2 - t1) / 1000, update: (performance.now() - t2) / 1000 },
     };
     return reportStep(stepStats(record), record, o, this.tokenizer);
+  }
+
+  /**
+   * Stages 1 (old log-probs), 2, 3 and 5 on the epoch-1 minibatches `chunks`: in-process, or with the
+   * critic worker computing values and reward-model scores while this thread computes log-probs.
+   */
+  private async evaluate(ro: Rollout, talk: (Rollout & { dialogue: DialogueRolloutInfo }) | undefined, chunks: number[][], n: number) {
+    const o = this.options;
+    const cw = await this.criticWorker();
+    const rmThere = cw !== undefined && talk === undefined && this.reward instanceof RewardModel;
+    const split = cw === undefined ? undefined
+      : await evaluateSplit(cw, this.policy, this.ref, ro, chunks, o.temperature, rmThere ? { model: this.reward as RewardModel, tokenizer: this.tokenizer } : undefined);
+    const old = split?.old ?? await evaluateRollout(this.policy, this.critic, ro, chunks, o.temperature);
+    const refLogProbs = split?.refLogProbs ?? await referenceLogProbs(this.ref, ro, chunks, o.temperature);
+    const scores: DialogueScores = split?.rawScores ? finishScores(split.rawScores, ro, o, n)
+      : talk === undefined || o.dialogue === undefined ? await scoreRollout(this.reward, ro, this.tokenizer, o, n)
+        : await scoreDialogue(this.reward, talk, this.tokenizer, o, o.dialogue, n);
+    return { old, refLogProbs, scores };
+  }
+
+  /** Stage 7, in-process or split with the critic worker. */
+  private async update(args: UpdateArgs): Promise<UpdateStats> {
+    const cw = await this.criticWorker();
+    return cw === undefined ? ppoUpdate(args) : ppoUpdateSplit(args, cw, this.policy.trainableVariables.length);
+  }
+
+  /** The critic worker when PPO runs on two threads (resolved at the first step), refreshed; else undefined. */
+  private async criticWorker(): Promise<CriticWorker | undefined> {
+    if (this.cw === undefined) {
+      const o = this.options;
+      const n = await resolveWorkerCount('PPOTrainerOptions.workers', o.workers, 2);
+      if (n > 1 && this.critic.kind === 'shared') o.logger.log('info', 'PPO runs in-process: the critic worker needs a separate critic (valueModel "shared")');
+      this.cw = n > 1 && this.critic.kind === 'separate' ? new CriticWorker({
+        critic: this.critic.model, ...(this.reward instanceof RewardModel && { reward: this.reward }), opt: this.optimizer,
+        first: this.policy.trainableVariables.length, logger: o.logger,
+        optimizer: { learningRate: o.learningRate, epsilon: o.adamEpsilon, epsilonPlacement: o.adamEpsilonPlacement, weightDecay: 0 },
+      }) : null;
+    }
+    if (this.cw === null) return undefined;
+    await this.cw.refresh();
+    return this.cw;
+  }
+
+  /** Memory of the critic worker thread (empty when PPO runs in-process or it has not started). */
+  async workerMemory(): Promise<WorkerMemory[]> {
+    return this.cw ? this.cw.memory() : [];
   }
 
   /** Runs `steps` PPO steps, taking `batchSize` prompts per step in order (cycling through them). */
@@ -209,7 +259,7 @@ export class PPOTrainer {
       ...state.json.options, policy, ref, reward: with_.reward, tokenizer: with_.tokenizer,
       valueModel: critic ?? 'shared',
       ...(with_.logger ? { logger: with_.logger } : {}), ...(with_.ptxData ? { ptxData: with_.ptxData } : {}),
-      ...(with_.dialogue ? { dialogue: with_.dialogue } : {}),
+      ...(with_.dialogue ? { dialogue: with_.dialogue } : {}), ...(with_.workers !== undefined ? { workers: with_.workers } : {}),
     });
     trainer.owned.push(policy, ref, ...(critic ? [critic] : []));
     if (trainer.critic.kind === 'shared' && state.valueHead) {
@@ -227,8 +277,10 @@ export class PPOTrainer {
     return trainer;
   }
 
-  /** Frees what the trainer created (reference clone, critic, optimizer moments); not the user's models. */
+  /** Frees what the trainer created (reference clone, critic, optimizer moments, the critic worker); not the user's models. */
   dispose(): void {
+    void this.cw?.dispose();
+    this.cw = undefined;
     this.optimizer.dispose();
     for (const x of this.owned) x.dispose();
   }

@@ -45,13 +45,7 @@ export async function scoreRollout(
 ): Promise<Scores> {
   let raw: number[];
   if (reward instanceof RewardModel) {
-    // A reward model is trained on responses ending in EOS (RewardTrainer's appendEos): score a response
-    // cut off at maxNewTokens the same way, EOS appended when it fits; missingEosPenalty still applies.
-    const ctx = reward.config.contextLength;
-    const eos = tokenizer.eosId;
-    const responses = ro.responseIds.map((r, b) =>
-      !ro.hitStop[b] && eos < reward.config.vocabSize && (ro.promptIds[b] as number[]).length + r.length < ctx ? [...r, eos] : r);
-    raw = await reward.score(ro.promptIds, responses);
+    raw = await reward.score(ro.promptIds, rewardModelResponses(reward, ro, tokenizer));
   } else {
     const samples: RewardSample[] = ro.prompts.map((prompt, b) => ({
       prompt,
@@ -62,6 +56,23 @@ export async function scoreRollout(
     }));
     raw = await reward(samples);
   }
+  return finishScores(raw, ro, o, step, trainer);
+}
+
+/**
+ * The responses a reward model scores. It is trained on responses ending in EOS (RewardTrainer's
+ * appendEos), so a response cut off at maxNewTokens is scored the same way, EOS appended when it fits;
+ * `missingEosPenalty` still applies.
+ */
+export function rewardModelResponses(reward: RewardModel, ro: Pick<ScoredRows, 'promptIds' | 'responseIds' | 'hitStop'>, tokenizer: Tokenizer): number[][] {
+  const ctx = reward.config.contextLength;
+  const eos = tokenizer.eosId;
+  return ro.responseIds.map((r, b) =>
+    !ro.hitStop[b] && eos < reward.config.vocabSize && (ro.promptIds[b] as number[]).length + r.length < ctx ? [...r, eos] : [...r]);
+}
+
+/** Checks what a reward returned (one finite number per sample) and applies the missing-EOS penalty. */
+export function finishScores(raw: number[], ro: Pick<ScoredRows, 'prompts' | 'hitStop'>, o: ScoreOptions, step: number, trainer = 'PPOTrainer'): Scores {
   if (!Array.isArray(raw) || raw.length !== ro.prompts.length) {
     throw new InputError('reward(samples)', Array.isArray(raw) ? `${raw.length} scores` : raw, `must return one number per sample (${ro.prompts.length})`);
   }

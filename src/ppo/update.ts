@@ -12,7 +12,7 @@ import type { AdamW } from '../optim/adamw';
 import type { TransformerPolicy } from '../models/policy';
 import { ppoPolicyLoss, ppoValueLoss } from '../rl/losses';
 import { maskedMean } from '../rl/masked';
-import { optimizerStep } from '../train/step';
+import { optimizerStep, type OptimizerStepResult } from '../train/step';
 import { responseForward, type Critic } from './forward';
 import type { ResolvedPPOOptions } from './options';
 import { selectFlat, selectRows, type Rollout } from './rollout';
@@ -64,7 +64,7 @@ export function minibatchPlan(batch: number, o: Pick<ResolvedPPOOptions, 'ppoEpo
 }
 
 /** A PPO-ptx batch of random windows from the pretraining stream, or undefined. */
-function ptxBatch(o: UpdateOptions, data: ArrayLike<number> | undefined, ctx: number, rng: Rng) {
+export function ptxBatch(o: UpdateOptions, data: ArrayLike<number> | undefined, ctx: number, rng: Rng) {
   if (o.ptxCoef === 0 || data === undefined) return undefined;
   const L = Math.min(ctx, data.length);
   const B = o.ptxBatchSize;
@@ -76,8 +76,8 @@ function ptxBatch(o: UpdateOptions, data: ArrayLike<number> | undefined, ctx: nu
   return { ids, mask: new Int32Array(B * L).fill(1), batch: B, length: L };
 }
 
-/** Minibatch loss and metric tensors (inside the optimizer's tape). */
-function minibatchLoss(policy: TransformerPolicy, critic: Critic | undefined, ro: Rollout, rows: number[], t: UpdateTargets, o: UpdateOptions, ptx: ReturnType<typeof ptxBatch>) {
+/** Minibatch loss and metric tensors (inside the optimizer's tape); without a critic, no value loss. */
+export function minibatchLoss(policy: TransformerPolicy, critic: Critic | undefined, ro: Rollout, rows: number[], t: UpdateTargets, o: UpdateOptions, ptx: ReturnType<typeof ptxBatch>) {
   const P = ro.responseStart;
   const R = ro.responseLength;
   const n = rows.length;
@@ -130,18 +130,25 @@ export interface UpdateArgs {
   trainer?: string;
 }
 
-/** Stage 7: runs the planned minibatch updates and returns averaged metrics. */
-export async function ppoUpdate(args: UpdateArgs): Promise<UpdateStats> {
+/**
+ * One minibatch's loss, gradient and update: in-process by default (one {@link optimizerStep} over
+ * policy and critic), or split between threads (./split).
+ */
+export type MinibatchStep = (rows: number[], ptx: ReturnType<typeof ptxBatch>, where: string) => Promise<OptimizerStepResult>;
+
+/** Stage 7: runs the planned minibatch updates (each through `step`, default in-process) and returns averaged metrics. */
+export async function ppoUpdate(args: UpdateArgs, step?: MinibatchStep): Promise<UpdateStats> {
   const { policy, critic, opt, ro, targets, plan, o } = args;
+  const run: MinibatchStep = step ?? ((rows, ptx, where) => optimizerStep(opt, () => minibatchLoss(policy, critic, ro, rows, targets, o, ptx), {
+    maxGradNorm: o.maxGradNorm, learningRate: o.learningRate, where,
+  }));
   const sums: Record<string, number> = {};
   let count = 0;
   let firstApproxKl: number | undefined;
   for (const [e, epoch] of plan.entries()) {
     for (const rows of epoch) {
       const ptx = ptxBatch(o, args.ptxData, policy.config.contextLength, args.rng);
-      const r = await optimizerStep(opt, () => minibatchLoss(policy, critic, ro, rows, targets, o, ptx), {
-        maxGradNorm: o.maxGradNorm, learningRate: o.learningRate, where: `${args.trainer ?? 'PPOTrainer'} step ${args.step} (epoch ${e + 1})`,
-      });
+      const r = await run(rows, ptx, `${args.trainer ?? 'PPOTrainer'} step ${args.step} (epoch ${e + 1})`);
       const m: Record<string, number> = {};
       for (const [k, v] of Object.entries(r.metrics)) m[k] = v[0] as number;
       m.loss = r.loss;
