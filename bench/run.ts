@@ -20,6 +20,7 @@ import {
   type BackendName, type PaddedBatch, type TransformerConfig, type PresetName,
 } from '../dist/index.js';
 import { runScaling, scalingMarkdown } from './scaling';
+import { runPPOStep, ppoStepMarkdown } from './ppo-step';
 import { runGpt2Small, gpt2SmallMarkdown } from './gpt2-small';
 
 // ---------------------------------------------------------------------------------------------------
@@ -762,6 +763,7 @@ async function main(): Promise<void> {
   if (args.scaling) {
     await useBackend('wasm');
     extra.push(scalingMarkdown(await runScaling({ quick: args.quick, log })));
+    extra.push(ppoStepMarkdown(await runPPOStep({ quick: args.quick, log })));
   }
   if (args.gpt2) {
     const gpuRow = results.some((r) => r.active === 'webgpu' && webgpuAdapter()?.software === false);

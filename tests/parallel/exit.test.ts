@@ -20,6 +20,19 @@ console.log(JSON.stringify({ steps: h.length, loss: h.at(-1).loss, workers: mem.
 // no trainer.dispose(), no policy.dispose(): the process must still exit
 `;
 
+const ppoProgram = `
+import { useBackend, TransformerPolicy, RewardModel, PPOTrainer, ByteTokenizer } from ${JSON.stringify(dist)};
+await useBackend('wasm');
+const tokenizer = new ByteTokenizer();
+const policy = TransformerPolicy.fromPreset('tiny', tokenizer.vocabSize, { seed: 1 });
+const reward = RewardModel.fromPolicy(policy);
+const trainer = new PPOTrainer({ policy, reward, tokenizer, batchSize: 4, miniBatchSize: 2, ppoEpochs: 1, maxNewTokens: 4, workers: 2 });
+const h = await trainer.train(['a', 'b', 'c', 'd'], { steps: 2 });
+const mem = await trainer.workerMemory();
+console.log(JSON.stringify({ steps: h.length, loss: h.at(-1)['loss/value_avg'], workers: mem.length }));
+// no trainer.dispose(): the critic worker must not keep the process alive
+`;
+
 function runNode(code: string, timeoutMs: number): Promise<{ code: number | null; out: string; err: string; ms: number; killed: boolean }> {
   return new Promise((done) => {
     const t0 = Date.now();
@@ -45,6 +58,15 @@ describe('worker threads and process exit', () => {
     const res = JSON.parse(r.out.trim().split('\n').at(-1) as string) as { steps: number; loss: number; workers: number };
     expect(res.steps).toBe(3);
     expect(res.workers).toBe(1);
+    expect(Number.isFinite(res.loss)).toBe(true);
+  });
+
+  it('a PPO program with the critic worker exits on its own without dispose', async () => {
+    const r = await runNode(ppoProgram, 100_000);
+    expect(r.killed, `still running after 100 s; stderr: ${r.err.slice(-500)}`).toBe(false);
+    expect(r.code, r.err.slice(-1000)).toBe(0);
+    const res = JSON.parse(r.out.trim().split('\n').at(-1) as string) as { steps: number; loss: number; workers: number };
+    expect(res).toMatchObject({ steps: 2, workers: 1 });
     expect(Number.isFinite(res.loss)).toBe(true);
   });
 });
