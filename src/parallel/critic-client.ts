@@ -43,6 +43,7 @@ export class CriticWorker {
   private handle: Handle | undefined;
   private gen = 0;
   private synced: { checksum: number; step: number } | undefined;
+  private rewardCopied = '';
 
   constructor(private readonly o: CriticWorkerOptions) {}
 
@@ -67,6 +68,7 @@ export class CriticWorker {
       throw e;
     }
     this.handle = h;
+    this.rewardCopied = this.rewardKey();
     this.markSynced();
     this.o.logger.log('info', 'PPO critic worker started', { ms: Math.round(performance.now() - t0) });
     return h;
@@ -78,6 +80,12 @@ export class CriticWorker {
 
   private markSynced(): void {
     this.synced = { checksum: weightsChecksum(this.criticVariables()), step: this.o.opt.step };
+  }
+
+  /** What identifies the reward model's state: its weights' checksum and normalisation. */
+  private rewardKey(): string {
+    const rm = this.o.reward;
+    return rm === undefined ? '' : `${weightsChecksum(rm.trainableVariables)}:${rm.normalization.gain}:${rm.normalization.bias}`;
   }
 
   /** Runs `f` on the live worker; a worker failure shuts it down and rethrows. */
@@ -92,8 +100,12 @@ export class CriticWorker {
     }
   }
 
-  /** Starts the worker if needed and gives it the main thread's critic and moments if they changed. */
+  /**
+   * Starts the worker if needed and gives it the main thread's critic and moments if they changed; a
+   * reward model changed since the worker copied it (PPO treats it as frozen) restarts the worker.
+   */
   async refresh(): Promise<void> {
+    if (this.handle !== undefined && this.o.reward !== undefined && this.rewardKey() !== this.rewardCopied) await this.dispose();
     const fresh = this.handle === undefined;
     await this.guard(async (h) => {
       const s = this.synced;

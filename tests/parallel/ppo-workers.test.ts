@@ -90,6 +90,18 @@ describe('PPOTrainer with workers: 2', () => {
     expect(t.optimizer.step).toBe(step0 + 4);
   });
 
+  it('a reward model changed between steps (here its normalisation) reaches the worker, as in-process', async () => {
+    const runs = await Promise.all([1, 2].map(async (w) => {
+      const { rm, t } = make(w);
+      const a = await t.step(prompts.slice(0, 4));
+      rm.setNormalization({ gain: 3, bias: 2 });
+      const b = await t.step(prompts.slice(4, 8));
+      return [a, b];
+    }));
+    expectStatsClose(runs[1] as PPOStats[], runs[0] as PPOStats[]);
+    // Discriminating: had the worker kept its first copy (gain 1, bias 0), step 2's scores would differ by ~2 + 2 x raw.
+  });
+
   it('resumes on another worker count: 2 steps on 2 threads + 1 on 1 = 3 on 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ppo-workers-'));
     disposers.push(() => rmSync(dir, { recursive: true, force: true }));
