@@ -17,15 +17,15 @@ export default defineConfig([
     entry: { index: 'src/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
-    clean: ['!parallel-worker.js', '!critic-worker.js'], // everything but the worker entries, which the second build writes
+    clean: ['!parallel-worker.js', '!critic-worker.js', '!gen-worker.js'], // everything but the worker entries, which the second build writes
   },
   {
     // The worker threads' entries (src/parallel/entry.ts finds them next to index.js/.cjs): the
-    // data-parallel replica and PPO's critic worker, each one self-contained ESM file, loaded by both
+    // data-parallel replica, PPO's critic worker and the generation worker, each one self-contained ESM file, loaded by both
     // the ESM and the CommonJS build.
     ...shared,
     platform: 'node',
-    entry: { 'parallel-worker': 'src/parallel/worker.ts', 'critic-worker': 'src/parallel/critic-worker.ts' },
+    entry: { 'parallel-worker': 'src/parallel/worker.ts', 'critic-worker': 'src/parallel/critic-worker.ts', 'gen-worker': 'src/parallel/gen-worker.ts' },
     format: ['esm'],
     dts: false,
     clean: false,

@@ -9,6 +9,7 @@ import { checkBoolean, checkFunction, checkInteger, checkSeed, checkTokenIds } f
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from './sampling';
 import { checkTools, type Tool } from '../tools/tool';
 import type { Tokenizer } from '../tokenizers/tokenizer';
+import { checkWorkersOption, type WorkersOption } from '../parallel/options';
 
 /** Options of {@link TransformerPolicy.generate}. */
 export interface GenerateOptions extends SamplingOptions {
@@ -34,6 +35,15 @@ export interface GenerateOptions extends SamplingOptions {
   maxToolCalls?: number;
   /** Tokenizer that decodes rows to find tool markers and encodes tool results; required with `tools`. Default: none. */
   tokenizer?: Tokenizer;
+  /**
+   * Threads that decode (Node, wasm or cpu backend): the rows are split into contiguous shards, the
+   * main thread decoding one and each worker thread (holding a replica of the policy, kept in sync)
+   * another; every row gets the tokens it gets in-process (the random draws are scheduled across
+   * threads), up to float rounding. `'auto'` = the cores available, capped by the rows; `1` or a
+   * single row = in-process; calls with `tools` run in-process. Default: the `TFJS_RLHF_WORKERS`
+   * environment variable, else `'auto'`.
+   */
+  workers?: WorkersOption;
 }
 
 /** What {@link TransformerPolicy.generate} returns. */
@@ -73,6 +83,8 @@ export interface ResolvedGenerateOptions {
   maxToolCalls: number;
   /** Tokenizer for tool calls; present whenever `tools` is non-empty. */
   tokenizer?: Tokenizer;
+  /** Threads that decode. */
+  workers: WorkersOption;
 }
 
 /**
@@ -95,6 +107,7 @@ export function resolveGenerateOptions(o: GenerateOptions, vocabSize: number): R
     sampling: resolveSampling(o, vocabSize),
     ...(o.seed === undefined ? {} : { seed: checkSeed('seed', o.seed) }),
     useCache: checkBoolean('useCache', o.useCache ?? true),
+    workers: checkWorkersOption('GenerateOptions.workers', o.workers),
     ...(o.onToken === undefined ? {} : { onToken: checkFunction<(done: number, total: number) => void>('onToken', o.onToken, '(done, total) => void') }),
   };
 }

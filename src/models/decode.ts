@@ -13,6 +13,7 @@ import { sampleFromLogits } from '../generation/sampling';
 import { attentionBias, checkTokenRows, leftPad } from './batch';
 import type { LayerCache, Transformer } from './transformer';
 import { ToolRunner } from '../tools/runner';
+import type { DrawSchedule } from '../parallel/lockstep';
 
 interface StepState {
   keyMask: number[][];
@@ -58,7 +59,7 @@ function runStep(model: Transformer, ids: number[][], state: StepState, keep: bo
 }
 
 /** Checks the prompts against the model: token ids in the vocabulary, and room for `maxNewTokens`. */
-function checkPrompts(model: Transformer, prompts: readonly (readonly number[])[], maxNewTokens: number): void {
+export function checkPrompts(model: Transformer, prompts: readonly (readonly number[])[], maxNewTokens: number): void {
   const c = model.config;
   checkTokenRows(prompts, c.vocabSize, 'prompts');
   const longest = Math.max(...prompts.map((p) => p.length));
@@ -79,6 +80,7 @@ export async function generateTokens(
   prompts: readonly (readonly number[])[],
   options: ResolvedGenerateOptions,
   rng: Rng,
+  schedule?: DrawSchedule,
 ): Promise<GenerateResult> {
   const { maxNewTokens, stopTokens, sampling, useCache } = options;
   checkPrompts(model, prompts, maxNewTokens);
@@ -100,8 +102,9 @@ export async function generateTokens(
     ? new ToolRunner(options.tools, options.tokenizer, options.maxToolCalls, B) : undefined;
   let input = rows;
   const headT = tf.tidy(() => model.headT()); // [d, V], once per call instead of once per token
+  let step = 0;
   try {
-    for (let step = 0; step < maxNewTokens && done.includes(false); step++) {
+    for (; step < maxNewTokens && done.includes(false); step++) {
       const { logits, cache } = runStep(model, input, useCache ? state : { ...state, cache: undefined }, useCache, headT);
       if (useCache) {
         disposeCache(state.cache);
@@ -113,6 +116,8 @@ export async function generateTokens(
       const V = model.config.vocabSize;
       const next: number[] = [];
       const sampled = rows.map(() => false);
+      const draw = schedule === undefined ? rng : await schedule.rngAt(step); // a shard of a split generation: this position's draws
+      let draws = 0;
       for (let b = 0; b < B; b++) {
         if (done[b]) {
           next.push(0);
@@ -120,7 +125,8 @@ export async function generateTokens(
           continue;
         }
         const forced = tools?.nextForced(b); //           a tool-written token is fed, not sampled
-        const { token, logProb } = forced !== undefined ? { token: forced, logProb: 0 } : sampleFromLogits(values.subarray(b * V, (b + 1) * V), sampling, rng);
+        const { token, logProb } = forced !== undefined ? { token: forced, logProb: 0 } : sampleFromLogits(values.subarray(b * V, (b + 1) * V), sampling, draw);
+        if (forced === undefined && sampling.temperature > 0) draws++;
         (tokens[b] as number[]).push(token);
         (logProbs[b] as number[]).push(logProb);
         (fromTool[b] as boolean[]).push(forced !== undefined);
@@ -129,6 +135,7 @@ export async function generateTokens(
         sampled[b] = forced === undefined;
         if (forced === undefined && stopTokens.has(token)) done[b] = true;
       }
+      schedule?.publish(step, draws);
       await tools?.afterStep(tokens, sampled.map((s, b) => s && !done[b]));
       input = useCache ? next.map((t) => [t]) : input.map((r, b) => [...r, next[b] as number]);
       options.onToken?.(step + 1, maxNewTokens);
@@ -137,5 +144,6 @@ export async function generateTokens(
     disposeCache(state.cache);
     headT.dispose();
   }
+  schedule?.finish(step);
   return { tokens, logProbs, fromTool, toolCalls: tools?.calls ?? rows.map(() => 0), toolErrors: tools?.errors ?? rows.map(() => 0) };
 }

@@ -11,7 +11,10 @@ import { Rng } from '../ops/random';
 import { resolveGenerateOptions, type GenerateOptions, type GenerateResult } from '../generation/generate';
 import { checkPromptResponseRows, promptResponseBatch, type PaddedBatch } from './batch';
 import { decodeWeights, encodeWeights } from './checkpoint';
-import { generateTokens } from './decode';
+import { checkPrompts, generateTokens } from './decode';
+import { GenerationPool } from '../parallel/gen-pool';
+import { resolveWorkerCount } from '../parallel/options';
+import type { WorkerMemory } from '../parallel/protocol';
 import { presetConfig, resolveConfig, type PresetName, type ResolvedTransformerConfig, type TransformerConfig } from './config';
 import { Transformer } from './transformer';
 import { gatherLogProbs } from './layers';
@@ -49,6 +52,8 @@ export class TransformerPolicy {
   /** The decoder (parameters and forward pass). */
   readonly model: Transformer;
   private readonly rng: Rng;
+  /** Generation workers (`GenerateOptions.workers`), started on first use. */
+  private pool: GenerationPool | undefined;
   /**
    * Defaults of {@link TransformerPolicy.generate}, overridden field by field by its options (e.g. from a
    * Hugging Face `generation_config.json`, see {@link TransformerPolicy.fromPretrained}). Default `{}`.
@@ -129,7 +134,16 @@ export class TransformerPolicy {
   async generate(prompts: readonly (readonly number[])[], options: GenerateOptions = {}): Promise<GenerateResult> {
     const o = resolveGenerateOptions({ ...this.generationDefaults, ...options }, this.config.vocabSize);
     const rng = o.seed === undefined ? this.rng : new Rng(o.seed);
-    return generateTokens(this.model, prompts, o, rng);
+    checkPrompts(this.model, prompts, o.maxNewTokens);
+    const n = o.tools.length > 0 ? 1 : await resolveWorkerCount('GenerateOptions.workers', o.workers, prompts.length);
+    if (n <= 1) return generateTokens(this.model, prompts, o, rng);
+    this.pool ??= new GenerationPool(this);
+    return this.pool.generate(prompts, o, rng, n);
+  }
+
+  /** Memory of the generation worker threads (empty when none runs). */
+  async workerMemory(): Promise<WorkerMemory[]> {
+    return this.pool ? this.pool.memory() : [];
   }
 
   /** An independent copy (same config and weights), e.g. the frozen reference policy. */
@@ -186,8 +200,10 @@ export class TransformerPolicy {
     await savePolicyPretrained(this, dir, options);
   }
 
-  /** Frees the weights. */
+  /** Frees the weights and ends the generation worker threads. */
   dispose(): void {
+    void this.pool?.dispose();
+    this.pool = undefined;
     this.model.dispose();
   }
 }

@@ -62,6 +62,16 @@ export class Rng {
     return a;
   }
 
+  /**
+   * Advances the stream by `n` uniform draws in O(1) (the generator is a counter): afterwards it gives
+   * what it would have given after `n` calls of {@link Rng.next}. Clears a cached normal sample.
+   */
+  skip(n: number): this {
+    this.s = (this.s + Math.imul(n >>> 0, 0x9e3779b9)) >>> 0;
+    this.spare = undefined;
+    return this;
+  }
+
   /** A new generator seeded from this one (for independent sub-streams). */
   fork(): Rng {
     return new Rng(this.nextUint32());

@@ -15,6 +15,9 @@ export const WORKER_ENTRY = 'parallel-worker.js';
 /** File name of the bundled PPO critic worker entry. */
 export const CRITIC_WORKER_ENTRY = 'critic-worker.js';
 
+/** File name of the bundled generation worker entry. */
+export const GEN_WORKER_ENTRY = 'gen-worker.js';
+
 /** URL of this module (CommonJS build: from `__filename`; ESM build and sources: `import.meta.url`). */
 async function thisModuleUrl(): Promise<string> {
   if (typeof __filename === 'string') {
