@@ -214,10 +214,10 @@ interface GenResult { useCache: boolean; newTokens: number; generated: number; s
 
 async function benchGen(policy: TransformerPolicy, useCache: boolean, newTokens: number): Promise<GenResult> {
   const p = prompts(BATCH, PROMPT_LEN, VOCAB);
-  await policy.generate(p, { maxNewTokens: 2, temperature: 1, seed: 7, useCache }); // warm-up
+  await policy.generate(p, { maxNewTokens: 2, temperature: 1, seed: 7, useCache, workers: 1 }); // warm-up
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = await policy.generate(p, { maxNewTokens: newTokens, temperature: 1, seed: 1, useCache });
+  const r = await policy.generate(p, { maxNewTokens: newTokens, temperature: 1, seed: 1, useCache, workers: 1 }); // one core: the per-backend tables; bench/scaling.ts measures workers
   const seconds = (performance.now() - t0) / 1000;
   const cpuSec = cpuSeconds(process.cpuUsage(cpu0));
   const cpuShare = cpuSec / seconds;
@@ -384,8 +384,8 @@ async function profileMicro(tokens: Int32Array): Promise<ProfileResult> {
   const gp = TransformerPolicy.fromPreset('micro', VOCAB, GEN_OVERRIDES);
   const P = prompts(BATCH, PROMPT_LEN, VOCAB);
   const genN = 16;
-  const gen = (): Promise<unknown> => gp.generate(P, { maxNewTokens: genN, temperature: 1, seed: 3, useCache: true });
-  const genShort = (): Promise<unknown> => gp.generate(P, { maxNewTokens: 1, temperature: 1, seed: 3, useCache: true });
+  const gen = (): Promise<unknown> => gp.generate(P, { maxNewTokens: genN, temperature: 1, seed: 3, useCache: true, workers: 1 });
+  const genShort = (): Promise<unknown> => gp.generate(P, { maxNewTokens: 1, temperature: 1, seed: 3, useCache: true, workers: 1 });
   await gen();
   const wL: number[] = [], wSh: number[] = [], pL: Profiled[] = [], pSh: Profiled[] = [];
   for (let round = 0; round < 3; round++) {

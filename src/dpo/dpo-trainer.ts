@@ -12,7 +12,10 @@ import { checkInteger } from '../ops/validate';
 import { Rng, type RngState } from '../ops/random';
 import { AdamW } from '../optim/adamw';
 import type { Tokenizer } from '../tokenizers/tokenizer';
-import { optimizerStep } from '../train/step';
+import { DataParallel } from '../parallel/data-parallel';
+import type { WorkerMemory } from '../parallel/protocol';
+import type { WorkersOption } from '../parallel/options';
+import { dpoShards } from './shards';
 import { readTrainerFolder, TRAINER_FOLDER_FORMAT, writeTrainerFolder } from '../train/trainer-folder';
 import { encodePreferences, type EncodedPreference, type PreferenceRecord } from './data';
 import { batchRows, dpoBatchLoss, sequenceLogps } from './forward';
@@ -33,6 +36,8 @@ export interface DPOLoadOptions {
   tokenizer: Tokenizer;
   /** Logger. Default: silent. */
   logger?: Logger;
+  /** Replicas (see `DPOTrainerOptions.workers`); a run resumes on any count. Default: the saved option. */
+  workers?: WorkersOption;
 }
 
 /** Counters a checkpoint restores. */
@@ -73,6 +78,7 @@ export class DPOTrainer {
   progress: DPOProgress = { step: 0, epoch: 0 };
   private readonly refCache = new Map<string, number>();
   private readonly owned: { dispose(): void }[] = [];
+  private readonly parallel: DataParallel;
 
   /** Validates options (throws {@link ConfigError}), clones the reference and creates the optimizer. */
   constructor(options: DPOTrainerOptions) {
@@ -80,8 +86,13 @@ export class DPOTrainer {
     this.policy = options.policy;
     this.tokenizer = options.tokenizer;
     this.ref = this.options.precomputeRefLogProbs ? undefined : (options.ref ?? this.own(options.policy.clone()));
-    this.optimizer = new AdamW(this.policy.trainableVariables, { learningRate: this.options.learningRate, weightDecay: this.options.weightDecay });
+    const adam = { learningRate: this.options.learningRate, weightDecay: this.options.weightDecay };
+    this.optimizer = new AdamW(this.policy.trainableVariables, adam);
     this.rng = new Rng(this.options.seed);
+    this.parallel = new DataParallel({
+      param: 'DPOTrainerOptions.workers', workers: this.options.workers, batchRows: this.options.batchSize, model: { kind: 'policy', policy: this.policy },
+      opt: this.optimizer, optimizerOptions: adam, checkReplicas: false, logger: this.options.logger,
+    });
   }
 
   private own<T extends { dispose(): void }>(x: T): T {
@@ -137,26 +148,42 @@ export class DPOTrainer {
     if (this.ref === undefined && this.progress.step === 0) await this.precomputeReference(data);
     const history: DPOStepStats[] = [];
     const total = epochs * Math.ceil(groups.length / o.batchSize);
-    for (let e = 1; e <= epochs; e++) {
-      for (const batch of this.batches(groups, true)) {
-        const ref = await this.ensureReference(batch);
-        const r = await optimizerStep(this.optimizer, () => {
-          const { prompts, responses, offsets } = batchRows(batch);
-          return dpoBatchLoss(sequenceLogps(this.policy, prompts, responses, this.tokenizer.padId), ref, batch, offsets, o);
-        }, { maxGradNorm: o.maxGradNorm, learningRate: o.learningRate, where: `DPOTrainer step ${this.progress.step + 1}` });
-        this.progress = { ...this.progress, step: this.progress.step + 1 };
-        const stats: DPOStepStats = {
-          ...dpoStats(r.loss, r.metrics as unknown as PairValues),
-          step: this.progress.step, epoch: this.progress.epoch + 1, learning_rate: o.learningRate, grad_norm: r.gradNorm,
-        };
-        history.push(stats);
-        o.logger.log('info', 'dpo step', { ...stats });
-        o.logger.progress?.({ task: 'dpo', done: history.length, total, unit: 'step', info: { loss: stats.loss, acc: stats['rewards/accuracies'] } });
-        await options.onStep?.(stats);
-      }
-      this.progress = { ...this.progress, epoch: this.progress.epoch + 1 };
+    await this.parallel.begin(); // starts the worker replicas (first call) or resyncs them
+    try {
+      for (let e = 1; e <= epochs; e++) await this.epoch(groups, history, total, options);
+    } finally {
+      this.parallel.end();
     }
     return history;
+  }
+
+  /** One pass over `groups` in a fresh shuffle, one optimizer step per batch (in-process or across the replicas). */
+  private async epoch(groups: EncodedPreference[], history: DPOStepStats[], total: number, options: DPOTrainOptions): Promise<void> {
+    const o = this.options;
+    for (const batch of this.batches(groups, true)) {
+      const ref = await this.ensureReference(batch);
+      const r = await this.parallel.step(() => {
+        const { prompts, responses, offsets } = batchRows(batch);
+        return dpoBatchLoss(sequenceLogps(this.policy, prompts, responses, this.tokenizer.padId), ref, batch, offsets, o);
+      }, (n) => dpoShards(batch, ref, n, this.tokenizer.padId, o), {
+        maxGradNorm: o.maxGradNorm, learningRate: o.learningRate, where: `DPOTrainer step ${this.progress.step + 1}`,
+      });
+      this.progress = { ...this.progress, step: this.progress.step + 1 };
+      const stats: DPOStepStats = {
+        ...dpoStats(r.loss, r.metrics as unknown as PairValues),
+        step: this.progress.step, epoch: this.progress.epoch + 1, learning_rate: o.learningRate, grad_norm: r.gradNorm,
+      };
+      history.push(stats);
+      o.logger.log('info', 'dpo step', { ...stats });
+      o.logger.progress?.({ task: 'dpo', done: history.length, total, unit: 'step', info: { loss: stats.loss, acc: stats['rewards/accuracies'] } });
+      await options.onStep?.(stats);
+    }
+    this.progress = { ...this.progress, epoch: this.progress.epoch + 1 };
+  }
+
+  /** Memory of each worker thread (empty when none runs). */
+  async workerMemory(): Promise<WorkerMemory[]> {
+    return this.parallel.workerMemory();
   }
 
   /** Loss and reward metrics over preference records (no update, no dropout). */
@@ -194,7 +221,7 @@ export class DPOTrainer {
     const c = await readTrainerFolder<DPOTrainerJson>(dir, 'dpo');
     const trainer = new DPOTrainer({
       ...c.json.options, policy: c.policy, tokenizer: with_.tokenizer, ...(c.ref ? { ref: c.ref } : {}),
-      ...(with_.logger ? { logger: with_.logger } : {}),
+      ...(with_.logger ? { logger: with_.logger } : {}), ...(with_.workers !== undefined ? { workers: with_.workers } : {}),
     });
     trainer.owned.push(c.policy, ...(c.ref ? [c.ref] : []));
     trainer.optimizer.importState(c.optimizer);
@@ -206,6 +233,7 @@ export class DPOTrainer {
 
   /** Frees what the trainer created or loaded (reference clone, optimizer moments, loaded models); not the caller's policy. */
   dispose(): void {
+    void this.parallel.dispose();
     this.optimizer.dispose();
     for (const x of this.owned) x.dispose();
   }

@@ -46,7 +46,7 @@ export function dpoBatchLoss(
   refLogps: Float32Array, //    [N]
   batch: readonly EncodedPreference[],
   offsets: readonly number[],
-  o: ResolvedDPOOptions,
+  o: Pick<ResolvedDPOOptions, 'beta' | 'lossType' | 'labelSmoothing' | 'rankings'>,
 ): { loss: tf.Scalar; metrics: Record<string, tf.Tensor> } {
   const chosen: number[] = [];
   const rejected: number[] = [];

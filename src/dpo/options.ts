@@ -58,8 +58,10 @@ export interface DPOTrainerOptions {
   /** Receives per-step stats (`'dpo step'`) and progress. Default: silent. */
   logger?: Logger;
   /**
-   * Replicas per step. DPO runs in-process: `1` and `'auto'` are accepted (and `'auto'` means 1 here);
-   * a larger count throws {@link ConfigError}. Default `'auto'` (`TFJS_RLHF_WORKERS` does not apply).
+   * Replicas training in parallel (Node, wasm or cpu backend): the main thread plus `workers - 1`
+   * worker threads, each with a replica of the policy; a batch's records are split between them and
+   * their gradients summed (same result as `1` up to float summation order). `'auto'` = the cores
+   * available, capped by the batch. Default: the `TFJS_RLHF_WORKERS` environment variable, else `'auto'`.
    */
   workers?: WorkersOption;
 }
@@ -85,8 +87,7 @@ export function resolveDPOOptions(o: DPOTrainerOptions): ResolvedDPOOptions {
   }
   const truncatePrompt = o.truncatePrompt ?? 'error';
   if (truncatePrompt !== 'error' && truncatePrompt !== 'left') throw new ConfigError(P('truncatePrompt'), truncatePrompt, "must be 'error' or 'left'");
-  const workers = o.workers === undefined ? 'auto' : checkWorkersOption(P('workers'), o.workers); // in-process: the env default does not apply
-  if (workers !== 'auto' && workers > 1) throw new ConfigError(P('workers'), workers, "DPOTrainer runs in-process; use 1 or 'auto'");
+  const workers = checkWorkersOption(P('workers'), o.workers);
   return {
     precomputeRefLogProbs: o.precomputeRefLogProbs ?? false,
     beta: checkNumber(P('beta'), o.beta ?? 0.1, { gt: 0 }),

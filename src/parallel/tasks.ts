@@ -11,6 +11,9 @@ import type { PaddedBatch } from '../models/batch';
 import type { TransformerPolicy } from '../models/policy';
 import type { RewardModel } from '../reward/reward-model';
 import { pairwiseLoss } from '../reward/pairwise';
+import { batchRows, dpoBatchLoss, sequenceLogps } from '../dpo/forward';
+import type { EncodedPreference } from '../dpo/data';
+import type { ResolvedDPOOptions } from '../dpo/options';
 
 /** Next-token loss over every token of the shard's rows (the `LMTrainer`'s loss). */
 export interface LMShard {
@@ -64,8 +67,30 @@ export interface RewardShard {
   dropoutSeed: number | null;
 }
 
+/**
+ * DPO loss on the shard's preference records (the `DPOTrainer`'s loss): its rows' summed log-probs
+ * against the reference's, each pair weighted `1 / (pairs of its record * records in the whole batch)`
+ * (plain DPO), or the mean Plackett-Luce loss times `records in the shard / records in the batch`.
+ */
+export interface DPOShard {
+  /** Discriminator. */
+  kind: 'dpo';
+  /** The shard's records (prompt, responses, ranks, pairs). */
+  records: EncodedPreference[];
+  /** `[N]` reference log-probs of the shard's rows, in row order. */
+  ref: Float32Array;
+  /** Pad id of the batch. */
+  padId: number;
+  /** `records in the shard / records in the whole batch`. */
+  scale: number;
+  /** The loss settings. */
+  options: Pick<ResolvedDPOOptions, 'beta' | 'lossType' | 'labelSmoothing' | 'rankings'>;
+  /** DPO runs without dropout. */
+  dropoutSeed: null;
+}
+
 /** One replica's part of a step. */
-export type ShardTask = LMShard | SFTShard | RewardShard;
+export type ShardTask = LMShard | SFTShard | RewardShard | DPOShard;
 
 /** The model a replica trains: a policy (LM, SFT) or a reward model. */
 export type ReplicaModel = { kind: 'policy'; policy: TransformerPolicy } | { kind: 'reward'; model: RewardModel };
@@ -91,7 +116,14 @@ export function sliceRows(batch: PaddedBatch, start: number, end: number): Padde
 
 /** Rows of the shard's task (0 for an empty shard). */
 export function shardRows(task: ShardTask): number {
-  return task.batch.batch;
+  return task.kind === 'dpo' ? task.records.length : task.batch.batch;
+}
+
+/** The DPO loss of a {@link DPOShard} and its per-pair metrics (call inside `tf.tidy`). */
+function dpoShardLoss(policy: TransformerPolicy, t: DPOShard): ShardLoss {
+  const { prompts, responses, offsets } = batchRows(t.records);
+  const r = dpoBatchLoss(sequenceLogps(policy, prompts, responses, t.padId), t.ref, t.records, offsets, t.options);
+  return { loss: tf.mul(r.loss, t.scale) as tf.Scalar, metrics: r.metrics };
 }
 
 /** The reward-model loss of a {@link RewardShard} and its `d`, `s` per pair (call inside `tf.tidy`). */
@@ -119,6 +151,7 @@ export function shardLoss(model: ReplicaModel, task: ShardTask): ShardLoss {
     return rewardShardLoss(model.model, task, rng, true);
   }
   if (model.kind !== 'policy') throw new Error(`internal: an ${task.kind} shard needs a policy replica`);
+  if (task.kind === 'dpo') return dpoShardLoss(model.policy, task);
   const lp = model.policy.tokenLogProbs(task.batch, { from: 1, training: true, rng }); // [b, T-1]
   if (task.kind === 'lm') return { loss: tf.mul(tf.neg(tf.sum(lp)), task.scale) as tf.Scalar, metrics: {} };
   const { batch: B, length: T } = task.batch;

@@ -154,7 +154,7 @@ describe('DPOTrainer', () => {
   it('rejects bad options and bad records with typed errors', () => {
     const policy = TransformerPolicy.fromPreset('tiny', tok.vocabSize, { seed: 3 });
     const bad = [{ beta: 0 }, { lossType: 'kto' }, { labelSmoothing: 0.5 }, { lossType: 'ipo', labelSmoothing: 0.1 },
-      { rankings: 'plackett-luce', lossType: 'hinge' }, { workers: 2 }, { workers: 0 }, { batchSize: 0 }];
+      { rankings: 'plackett-luce', lossType: 'hinge' }, { workers: 2.5 }, { workers: 0 }, { batchSize: 0 }];
     for (const b of bad) expect(() => new DPOTrainer({ policy, tokenizer: tok, ...b } as never)).toThrow(ConfigError);
     const ok = new DPOTrainer({ policy, tokenizer: tok, workers: 1 });
     expect(() => new DPOTrainer({ policy, tokenizer: tok, workers: 'auto' })).not.toThrow();
