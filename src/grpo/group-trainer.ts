@@ -24,6 +24,8 @@ import { TRAINER_FOLDER_FORMAT, writeTrainerFolder } from '../train/trainer-fold
 import type { GRPOTrainerOptions, ResolvedGroupOptions } from './options';
 import { groupRewardStats, type GRPOStats } from './stats';
 import { groupUpdate } from './update';
+import { DataParallel } from '../parallel/data-parallel';
+import type { WorkerMemory } from '../parallel/protocol';
 
 /** A prompt with extra dataset columns (e.g. `{ prompt, answer }`) handed to a reward function. */
 export interface PromptRow {
@@ -95,6 +97,7 @@ export abstract class GroupTrainer {
   /** Things this trainer created or loaded and frees in {@link GroupTrainer.dispose}. @internal */
   protected readonly owned: { dispose(): void }[] = [];
   private readonly sampling: ResolvedPPOOptions;
+  private readonly parallel: DataParallel;
 
   /** Sets up the reference, optimizer and sampling options from resolved options. */
   protected constructor(options: GRPOTrainerOptions, resolved: ResolvedGroupOptions, kind: 'grpo' | 'rloo') {
@@ -104,8 +107,13 @@ export abstract class GroupTrainer {
     this.reward = options.reward;
     this.tokenizer = options.tokenizer;
     this.ref = options.ref ?? this.own(options.policy.clone());
-    this.optimizer = new AdamW(this.policy.trainableVariables, { learningRate: resolved.learningRate, weightDecay: 0 });
+    const adam = { learningRate: resolved.learningRate, weightDecay: 0 };
+    this.optimizer = new AdamW(this.policy.trainableVariables, adam);
     this.rng = new Rng(resolved.seed);
+    this.parallel = new DataParallel({
+      param: `${kind === 'grpo' ? 'GRPOTrainerOptions' : 'RLOOTrainerOptions'}.workers`, workers: resolved.workers, batchRows: resolved.miniBatchSize,
+      model: { kind: 'policy', policy: this.policy }, opt: this.optimizer, optimizerOptions: adam, checkReplicas: false, logger: resolved.logger,
+    });
     const o = resolved;
     // PPO's rollout, scorer and minibatch plan read their settings from PPO options: the same values.
     this.sampling = resolvePPOOptions({
@@ -153,7 +161,9 @@ export abstract class GroupTrainer {
     const advT = tf.tidy(() => this.advantages(tf.tensor2d(scores.final, [rows.length, G])));
     const advantages = (await advT.data()) as Float32Array;
     advT.dispose();
-    const upd = await groupUpdate({ policy: this.policy, opt: this.optimizer, ro, targets: { oldLogProbs, refLogProbs, advantages }, plan, o, where });
+    await this.parallel.begin(); // starts the worker replicas (first call) or resyncs them
+    const upd = await groupUpdate({ policy: this.policy, opt: this.optimizer, ro, targets: { oldLogProbs, refLogProbs, advantages }, plan, o, where, parallel: this.parallel })
+      .finally(() => this.parallel.end());
     const lengths = ro.responseIds.map((r) => r.length);
     const tokens = lengths.reduce((a, x) => a + x, 0);
     this.progress = { step: this.progress.step + 1, episode: this.progress.episode + ro.batch.batch, tokens: this.progress.tokens + tokens };
@@ -207,8 +217,14 @@ export abstract class GroupTrainer {
     await writeTrainerFolder(dir, { json, policy: this.policy, ref: this.ref, optimizer: this.optimizer.exportState() });
   }
 
-  /** Frees what the trainer created or loaded (reference clone, optimizer moments); not the caller's models. */
+  /** Memory of each worker thread (empty when none runs). */
+  async workerMemory(): Promise<WorkerMemory[]> {
+    return this.parallel.workerMemory();
+  }
+
+  /** Frees what the trainer created or loaded (reference clone, optimizer moments, worker threads); not the caller's models. */
   dispose(): void {
+    void this.parallel.dispose();
     this.optimizer.dispose();
     for (const x of this.owned) x.dispose();
   }

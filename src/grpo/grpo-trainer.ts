@@ -7,6 +7,7 @@
  */
 import type { tf } from '../tf';
 import type { Logger } from '../logging/logger';
+import type { WorkersOption } from '../parallel/options';
 import type { RewardModel } from '../reward/reward-model';
 import type { ColumnRewardFunction } from '../rewards/rewards';
 import { groupAdvantages, rlooAdvantages } from '../rl/group-advantages';
@@ -30,11 +31,13 @@ export interface GroupLoadOptions {
   tools?: readonly Tool[];
   /** Logger. Default: silent. */
   logger?: Logger;
+  /** Replicas in the update (see `GRPOTrainerOptions.workers`); a run resumes on any count. Default: the saved option. */
+  workers?: WorkersOption;
 }
 
 async function restore<T extends GroupTrainer>(dir: string, kind: 'grpo' | 'rloo', with_: GroupLoadOptions, make: (o: GRPOTrainerOptions) => T): Promise<T> {
   const c = await readTrainerFolder<GroupTrainerJson>(dir, kind);
-  const { workers: _w, ...options } = c.json.options;
+  const { workers: saved_, ...options } = c.json.options;
   const saved = c.json.toolNames ?? [];
   const given = Array.isArray(with_.tools) ? with_.tools.map((t) => (t as Tool | null)?.name) : [];
   if (given.length !== saved.length || given.some((n, i) => n !== saved[i])) {
@@ -45,6 +48,7 @@ async function restore<T extends GroupTrainer>(dir: string, kind: 'grpo' | 'rloo
   const trainer = make({
     ...options, policy: c.policy, reward: with_.reward, tokenizer: with_.tokenizer, ...(c.ref ? { ref: c.ref } : {}),
     ...(with_.tools ? { tools: with_.tools } : {}), ...(with_.logger ? { logger: with_.logger } : {}),
+    ...((with_.workers ?? saved_) !== undefined && { workers: with_.workers ?? saved_ }),
   });
   (trainer as unknown as { owned: { dispose(): void }[] }).owned.push(c.policy, ...(c.ref ? [c.ref] : []));
   trainer.optimizer.importState(c.optimizer);

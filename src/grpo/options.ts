@@ -81,8 +81,11 @@ export interface GRPOTrainerOptions {
   /** Rows in each sample table. Default `4`. */
   sampleRows?: number;
   /**
-   * Replicas per step. These trainers run in-process: `1` and `'auto'` are accepted (`'auto'` means 1
-   * here); a larger count throws {@link ConfigError}. Default `'auto'` (`TFJS_RLHF_WORKERS` does not apply).
+   * Replicas of the policy in the update (Node, wasm or cpu backend): the main thread plus `workers - 1`
+   * worker threads; each minibatch's completions are split between them and their gradients summed
+   * (same result as `1` up to float summation order). Sampling and scoring stay on the main thread.
+   * `'auto'` = the cores available, capped by `miniBatchSize`. Default: the `TFJS_RLHF_WORKERS`
+   * environment variable, else `'auto'`.
    */
   workers?: WorkersOption;
 }
@@ -123,8 +126,7 @@ export function resolveGroupOptions(o: GRPOTrainerOptions, d: GroupDefaults): Re
   const stopTokens = o.stopTokens ?? [o.tokenizer.eosId];
   if (!Array.isArray(stopTokens)) throw new ConfigError(P('stopTokens'), stopTokens, 'must be an array of token ids');
   stopTokens.forEach((t, i) => { if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`${P('stopTokens')}[${i}]`, t, `must be a token id in [0, ${V})`); });
-  const workers = o.workers === undefined ? 'auto' : checkWorkersOption(P('workers'), o.workers); // in-process: the env default does not apply
-  if (workers !== 'auto' && workers > 1) throw new ConfigError(P('workers'), workers, "this trainer runs in-process; use 1 or 'auto'");
+  const workers = checkWorkersOption(P('workers'), o.workers);
   const epsilon = checkNumber(P('epsilon'), o.epsilon ?? 0.2, { gt: 0, lt: 1 });
   return {
     numGenerations, batchSize, lossType, scaleRewards, epsilon, stopTokens, workers,

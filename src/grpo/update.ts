@@ -11,7 +11,10 @@ import { responseForward } from '../ppo/forward';
 import { selectFlat, selectRows, type Rollout } from '../ppo/rollout';
 import { grpoLoss } from '../rl/grpo-loss';
 import { maskedMean } from '../rl/masked';
-import { optimizerStep } from '../train/step';
+import { optimizerStep, type OptimizerStepOptions, type StepLossFn } from '../train/step';
+import type { DataParallel } from '../parallel/data-parallel';
+import type { GroupShard } from '../parallel/tasks';
+import { groupShards, mergeShardMetrics } from './shards';
 import type { ResolvedGroupOptions } from './options';
 
 /** Rollout-time quantities of the update. */
@@ -48,17 +51,37 @@ export interface GroupUpdateStats {
   firstRatio: number;
 }
 
+/** Arguments of {@link groupUpdate}. */
+export interface GroupUpdateArgs {
+  /** The policy. */
+  policy: TransformerPolicy;
+  /** Its optimizer. */
+  opt: AdamW;
+  /** The rollout. */
+  ro: Rollout;
+  /** Old and reference log-probs, advantages. */
+  targets: GroupTargets;
+  /** Minibatches of every iteration. */
+  plan: number[][][];
+  /** The trainer's options. */
+  o: ResolvedGroupOptions;
+  /** Named in errors. */
+  where: string;
+  /** Replicas of the policy (`workers`); absent: in-process. */
+  parallel?: DataParallel;
+}
+
 /** Runs the planned minibatch updates and returns averaged metrics. */
-export async function groupUpdate(args: {
-  policy: TransformerPolicy; opt: AdamW; ro: Rollout; targets: GroupTargets; plan: number[][][]; o: ResolvedGroupOptions; where: string;
-}): Promise<GroupUpdateStats> {
-  const { policy, opt, ro, targets: t, plan, o } = args;
+export async function groupUpdate(args: GroupUpdateArgs): Promise<GroupUpdateStats> {
+  const { policy, ro, targets: t, plan, o } = args;
   const R = ro.responseLength;
   const all: Record<string, number>[] = [];
   for (const [e, epoch] of plan.entries()) {
     for (const rows of epoch) {
       const n = rows.length;
-      const r = await optimizerStep(opt, () => {
+      let shards: GroupShard[] | undefined;
+      const step = args.parallel ?? inProcess(args.opt);
+      const r = await step.step(() => {
         const mask = tf.tensor2d(selectFlat(ro.responseMask, R, rows), [n, R]); //                       [n, R]
         const f = responseForward(policy, selectRows(ro.batch, rows), ro.responseStart, R, o.temperature, { entropy: true });
         const g = grpoLoss({
@@ -69,10 +92,10 @@ export async function groupUpdate(args: {
         });
         const entropy = maskedMean(f.entropy as tf.Tensor2D, mask) as tf.Scalar;
         return { loss: g.loss, metrics: { kl: g.kl, entropy, clipRegion: g.clipRatio, clipLow: g.clipRatioLow, clipHigh: g.clipRatioHigh, ratio: g.ratio } };
-      }, { maxGradNorm: o.maxGradNorm, learningRate: o.learningRate, where: `${args.where} (iteration ${e + 1})` });
-      const m: Record<string, number> = { loss: r.loss, gradNorm: r.gradNorm };
-      for (const [k, v] of Object.entries(r.metrics)) m[k] = v[0] as number;
-      all.push(m);
+      }, (replicas) => (shards = groupShards(ro, rows, t, o, replicas)), {
+        maxGradNorm: o.maxGradNorm, learningRate: o.learningRate, where: `${args.where} (iteration ${e + 1})`,
+      });
+      all.push({ loss: r.loss, gradNorm: r.gradNorm, ...mergeShardMetrics(r.metrics, shards) });
     }
   }
   const avg = (k: string) => all.reduce((a, m) => a + (m[k] as number), 0) / all.length;
@@ -82,4 +105,9 @@ export async function groupUpdate(args: {
     clipLowMin: Math.min(...all.map((m) => m.clipLow as number)), clipHighMax: Math.max(...all.map((m) => m.clipHigh as number)),
     firstRatio: all[0]?.ratio ?? NaN,
   };
+}
+
+/** The in-process step, with the replica pool's call shape. */
+function inProcess(opt: AdamW): Pick<DataParallel, 'step'> {
+  return { step: (lossFn: StepLossFn, _shards: unknown, so: OptimizerStepOptions) => optimizerStep(opt, lossFn, so) };
 }

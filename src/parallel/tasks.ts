@@ -14,6 +14,9 @@ import { pairwiseLoss } from '../reward/pairwise';
 import { batchRows, dpoBatchLoss, sequenceLogps } from '../dpo/forward';
 import type { EncodedPreference } from '../dpo/data';
 import type { ResolvedDPOOptions } from '../dpo/options';
+import { responseForward } from '../ppo/forward';
+import { grpoLoss, type GrpoLossType } from '../rl/grpo-loss';
+import { maskedMean } from '../rl/masked';
 
 /** Next-token loss over every token of the shard's rows (the `LMTrainer`'s loss). */
 export interface LMShard {
@@ -89,8 +92,37 @@ export interface DPOShard {
   dropoutSeed: null;
 }
 
+/**
+ * GRPO/RLOO's clipped loss on the shard's completions (`GRPOTrainer`, `RLOOTrainer`), scaled by the
+ * shard's share of the aggregation: rows for `'grpo'` and `'dr_grpo'`, real tokens for `'dapo'`/`'bnpo'`.
+ */
+export interface GroupShard {
+  /** Discriminator. */
+  kind: 'group';
+  /** The shard's rows `[n, P + R]`. */
+  batch: PaddedBatch;
+  /** First response column. */
+  P: number;
+  /** Response columns. */
+  R: number;
+  /** `[n * R]` response mask. */
+  mask: Float32Array;
+  /** `[n * R]` log-probs at sampling time. */
+  oldLogProbs: Float32Array;
+  /** `[n * R]` reference log-probs (absent without a KL term). */
+  refLogProbs?: Float32Array;
+  /** `[n]` one advantage per completion. */
+  advantages: Float32Array;
+  /** The shard's share of the minibatch's loss. */
+  scale: number;
+  /** The loss settings. */
+  options: { temperature: number; epsilon: number; epsilonHigh: number; beta: number; lossType: GrpoLossType; maxNewTokens: number };
+  /** These trainers run without dropout. */
+  dropoutSeed: null;
+}
+
 /** One replica's part of a step. */
-export type ShardTask = LMShard | SFTShard | RewardShard | DPOShard;
+export type ShardTask = LMShard | SFTShard | RewardShard | DPOShard | GroupShard;
 
 /** The model a replica trains: a policy (LM, SFT) or a reward model. */
 export type ReplicaModel = { kind: 'policy'; policy: TransformerPolicy } | { kind: 'reward'; model: RewardModel };
@@ -117,6 +149,25 @@ export function sliceRows(batch: PaddedBatch, start: number, end: number): Padde
 /** Rows of the shard's task (0 for an empty shard). */
 export function shardRows(task: ShardTask): number {
   return task.kind === 'dpo' ? task.records.length : task.batch.batch;
+}
+
+/** The GRPO loss of a {@link GroupShard} and its token-mean metrics over the shard (call inside `tf.tidy`). */
+function groupShardLoss(policy: TransformerPolicy, t: GroupShard): ShardLoss {
+  const n = t.batch.batch;
+  const o = t.options;
+  const mask = tf.tensor2d(t.mask, [n, t.R]); //                                                   [n, R]
+  const f = responseForward(policy, t.batch, t.P, t.R, o.temperature, { entropy: true });
+  const g = grpoLoss({
+    logProbs: f.logProbs, oldLogProbs: tf.tensor2d(t.oldLogProbs, [n, t.R]),
+    ...(t.refLogProbs ? { refLogProbs: tf.tensor2d(t.refLogProbs, [n, t.R]) } : {}),
+    advantages: tf.tensor1d(t.advantages), mask,
+    epsilon: o.epsilon, epsilonHigh: o.epsilonHigh, beta: o.beta, lossType: o.lossType, maxCompletionLength: o.maxNewTokens,
+  });
+  const entropy = maskedMean(f.entropy as tf.Tensor2D, mask);
+  return {
+    loss: tf.mul(g.loss, t.scale) as tf.Scalar,
+    metrics: { kl: g.kl, entropy, clipRegion: g.clipRatio, clipLow: g.clipRatioLow, clipHigh: g.clipRatioHigh, ratio: g.ratio },
+  };
 }
 
 /** The DPO loss of a {@link DPOShard} and its per-pair metrics (call inside `tf.tidy`). */
@@ -152,6 +203,7 @@ export function shardLoss(model: ReplicaModel, task: ShardTask): ShardLoss {
   }
   if (model.kind !== 'policy') throw new Error(`internal: an ${task.kind} shard needs a policy replica`);
   if (task.kind === 'dpo') return dpoShardLoss(model.policy, task);
+  if (task.kind === 'group') return groupShardLoss(model.policy, task);
   const lp = model.policy.tokenLogProbs(task.batch, { from: 1, training: true, rng }); // [b, T-1]
   if (task.kind === 'lm') return { loss: tf.mul(tf.neg(tf.sum(lp)), task.scale) as tf.Scalar, metrics: {} };
   const { batch: B, length: T } = task.batch;

@@ -107,7 +107,7 @@ describe('GRPOTrainer and RLOOTrainer', () => {
     expect(records).toContain('grpo step');
     expect(records.some((m) => m !== 'grpo step')).toBe(true);
     t.dispose();
-    const bad = [{ numGenerations: 1 }, { beta: -1 }, { lossType: 'ppo' }, { scaleRewards: 'std' }, { workers: 3 }, { epsilon: 0 }, { reward: undefined }];
+    const bad = [{ numGenerations: 1 }, { beta: -1 }, { lossType: 'ppo' }, { scaleRewards: 'std' }, { workers: 3.5 }, { epsilon: 0 }, { reward: undefined }];
     for (const b of bad) expect(() => new GRPOTrainer({ policy, reward: lowercase, tokenizer: tok, ...b } as never)).toThrow(ConfigError);
     expect(() => new RLOOTrainer({ policy, reward: lowercase, tokenizer: tok, numGenerations: 1 })).toThrow(/numGenerations/);
     const nan = new GRPOTrainer({ policy, reward: (s) => s.map(() => NaN), tokenizer: tok, numGenerations: 2, maxNewTokens: 2 });
