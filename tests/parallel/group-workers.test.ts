@@ -34,7 +34,7 @@ function make(Kind: typeof GRPOTrainer | typeof RLOOTrainer, workers: number, ov
   return t;
 }
 
-const weights = (t: GRPOTrainer) => t.optimizer.variables.map((v) => Array.from(v.dataSync()));
+const weights = (t: GRPOTrainer | RLOOTrainer) => t.optimizer.variables.map((v) => Array.from(v.dataSync()));
 function expectClose(a: GRPOStats[], b: GRPOStats[]): void {
   expect(a).toHaveLength(b.length);
   a.forEach((s, i) => KEYS.forEach((k) => {
