@@ -1,45 +1,48 @@
 /**
  * Tool use, the seed's demonstration (issue 15): language models are bad at exact arithmetic, so the
- * policy learns to hand it to a calculator. Two tiny byte-level policies learn word problems such as
- * "What is 4821 * 377?":
+ * policy learns to hand it to a calculator. Two tiny byte-level policies learn problems such as
+ * "What is   4821   *  377    ?" (each operand in a fixed-width field, at a random place in it):
  *
- * - "tool": SFT on demonstrations that write `<calc>4821*377</calc>`, get `1817517` from the
- *   calculator (the runtime inserts it), then write the answer line `#### 1817517`;
- * - "no tool": SFT on demonstrations that write `#### 1817517` directly;
+ * - "tool": SFT on demonstrations that copy the expression into a call, `<calc>  4821   *  377    </calc>`;
+ *   the runtime inserts the calculator's `1817517`, and the policy ends its answer there (`\n`);
+ * - "no tool": SFT on demonstrations that write `1817517` directly (as many SFT steps);
  *
  * then GRPO on both with the exact-answer reward of the verifiable-rewards module
- * (`accuracyReward({ format: 'gsm8k' })`; in the tool arm the calculator's tokens are masked out of
- * the loss). Held-out accuracy is measured before and after RL, on operands of the training sizes and
- * on operands larger than any in training.
+ * (`accuracyReward({ format: 'last-number' })`; in the tool arm the calculator's tokens are masked out
+ * of the loss). Held-out greedy accuracy is measured before and after RL, on operands of the training
+ * sizes (1-4 digits) and on operands larger than any in training (5-7 digits).
  *
  *   npm run build && npx tsx examples/arithmetic.ts      # full run (see examples/arithmetic/README.md)
- *   QUICK=1 npx tsx examples/arithmetic.ts               # smoke run (1-digit operands), a minute or two
+ *   QUICK=1 npx tsx examples/arithmetic.ts               # smoke run (1-2 digit operands; the test's settings)
  *
- * Knobs (environment): SEED, TRAIN_DIGITS, LARGE_DIGITS, SFT_PROBLEMS, SFT_EPOCHS, GRPO_STEPS,
- * EVAL_PROBLEMS, D_MODEL, N_LAYER, BACKEND (default wasm). Deterministic for a seed and backend.
+ * Knobs (environment): SEED, TRAIN_DIGITS, LARGE_DIGITS, FIELD_WIDTH, SFT_PROBLEMS, SFT_EPOCHS,
+ * GRPO_STEPS, EVAL_PROBLEMS, D_MODEL, N_LAYER, N_HEAD, SFT_LR, GRPO_LR, GRPO_BETA, ARMS (both, tool,
+ * noTool), BACKEND (default wasm). Deterministic for a seed and backend.
  */
 import { pathToFileURL } from 'node:url';
 import {
   ByteTokenizer, GRPOTrainer, Rng, SFTTrainer, TransformerPolicy, accuracyReward, calculatorTool, useBackend,
   type BackendName, type GRPOStats, type Tokenizer, type Tool,
 } from 'tfjs-rlhf';
-import { callText, demonstrations, makeProblems, type Problem } from './arithmetic/task';
+import { callText, demonstrations, makeProblems, problemKey, type Problem } from './arithmetic/task';
 
 /** Settings of {@link runArithmetic}; every field has a default (the full run). */
 export interface ArithmeticOptions {
   /** Seed of the problems, the weights and the sampling. Default `1`. */
   seed?: number;
-  /** Training operands have 1..trainDigits digits. Default `2`. */
+  /** Training operands have 1..trainDigits digits. Default `4`. */
   trainDigits?: number;
-  /** The "larger" held-out set has trainDigits+1 .. trainDigits+largeDigits digits per operand. Default `2`. */
+  /** The "larger" held-out set has trainDigits+1 .. trainDigits+largeDigits digits per operand. Default `3`. */
   largeDigits?: number;
+  /** Characters of each operand's field in the question; >= trainDigits + largeDigits. Default `trainDigits + largeDigits`. */
+  fieldWidth?: number;
   /** Distinct training problems. Default `2000`. */
   sftProblems?: number;
-  /** SFT passes over them. Default `14`. */
+  /** SFT passes of the calculator arm over its examples (two per problem); the no-tool arm (one example per problem) makes twice as many, so both take the same number of steps. Default `8`. */
   sftEpochs?: number;
   /** SFT examples per step. Default `32`. */
   sftBatchSize?: number;
-  /** GRPO steps per arm (4 prompts x 8 samples each). Default `10`. */
+  /** GRPO steps per arm (4 prompts x 8 samples each); 0 skips RL. Default `10`. */
   grpoSteps?: number;
   /** Held-out problems per set. Default `100`. */
   evalProblems?: number;
@@ -47,6 +50,16 @@ export interface ArithmeticOptions {
   dModel?: number;
   /** Layers. Default `2`. */
   nLayer?: number;
+  /** Attention heads. Default `4`. */
+  nHead?: number;
+  /** Peak SFT learning rate (warmup 50 steps, cosine to a tenth). Default `3e-3`. */
+  sftLearningRate?: number;
+  /** GRPO learning rate. Default `5e-5`. */
+  grpoLearningRate?: number;
+  /** GRPO KL coefficient. Default `0.04`. */
+  grpoBeta?: number;
+  /** Which arms to run: `'both'`, or only `'tool'` / `'noTool'` (the other's numbers are then NaN). Default `'both'`. */
+  arms?: 'both' | 'tool' | 'noTool';
   /** Backend. Default `'wasm'`. */
   backend?: BackendName;
   /** Progress lines. Default: none. */
@@ -97,13 +110,15 @@ export interface ArithmeticResult {
   seconds: number;
 }
 
-/** A call at the start of a response whose input is digits and operators only. */
-const WELL_FORMED = /^<calc>([0-9+\-*]+)<\/calc>/;
+/** A call at the start of a response whose input is digits, operators and spaces only. */
+const WELL_FORMED = /^<calc>([0-9+\-* ]+)<\/calc>/;
+/** The exact-answer reward: the last number of the response (the calculator's result, or the policy's own answer) against the gold answer. */
+const answerReward = () => accuracyReward({ format: 'last-number' });
 const env = (k: string): number | undefined => (process.env[k] === undefined ? undefined : Number(process.env[k]));
 
 /** Greedy answers of `policy` to `problems`, scored by the verifiable reward; tool use counted. */
 async function evaluate(policy: TransformerPolicy, tok: Tokenizer, problems: readonly Problem[], tools: Tool[], maxNewTokens: number) {
-  const reward = accuracyReward({ format: 'gsm8k' });
+  const reward = answerReward();
   const calculator = calculatorTool();
   let correct = 0;
   let calls = 0;
@@ -146,13 +161,15 @@ async function runArm(tool: boolean, s: ArithmeticResult['settings'], sets: { tr
   const name = tool ? 'tool' : 'no tool';
   const tok = new ByteTokenizer();
   const tools = tool ? [calculatorTool()] : [];
-  const policy = new TransformerPolicy({ vocabSize: tok.vocabSize, contextLength: ctx, nLayer: s.nLayer, nHead: 4, dModel: s.dModel, seed: s.seed });
-  const examples = demonstrations(sets.train, tool, new Rng(s.seed + 7), 8 * s.largeDigits);
-  const sft = new SFTTrainer({ policy, tokenizer: tok, batchSize: s.sftBatchSize, learningRate: 3e-3, warmupSteps: 50, weightDecay: 0.01, seed: s.seed, workers: 1 });
-  const total = Math.ceil(examples.length / s.sftBatchSize) * s.sftEpochs;
+  const policy = new TransformerPolicy({ vocabSize: tok.vocabSize, contextLength: ctx, nLayer: s.nLayer, nHead: s.nHead, dModel: s.dModel, seed: s.seed });
+  // End-of-answer examples reach as far along the position table as the larger sets' longer results (2 more characters per extra operand digit).
+  const examples = demonstrations(sets.train, tool, new Rng(s.seed + 7), 2 * s.largeDigits);
+  const epochs = tool ? s.sftEpochs : 2 * s.sftEpochs;
+  const sft = new SFTTrainer({ policy, tokenizer: tok, batchSize: s.sftBatchSize, learningRate: s.sftLearningRate, warmupSteps: 50, weightDecay: 0.01, seed: s.seed, workers: 1 });
+  const total = Math.ceil(examples.length / s.sftBatchSize) * epochs;
   const t0 = performance.now();
   await sft.train(examples, {
-    epochs: s.sftEpochs,
+    epochs,
     onStep: (st) => { if (st.step % 100 === 0 || st.step === total) log(`[${name}] SFT step ${st.step}/${total}  loss ${st.loss.toFixed(3)}  (${((performance.now() - t0) / 1000).toFixed(0)} s)`); },
   });
   sft.dispose();
@@ -171,16 +188,20 @@ async function runArm(tool: boolean, s: ArithmeticResult['settings'], sets: { tr
   const w = sftToolUse.wellFormedCalls;
   log(`[${name}] after SFT: accuracy ${before.acc.train.toFixed(3)} (training sizes), ${before.acc.large.toFixed(3)} (larger)`
     + (tool ? `; well-formed calls ${w.train.toFixed(3)} / ${w.large.toFixed(3)}, exact calls ${sftToolUse.exactCalls.train.toFixed(3)} / ${sftToolUse.exactCalls.large.toFixed(3)}, result inserted ${sftToolUse.resultInserted.toFixed(3)}` : ''));
-  const grpo = new GRPOTrainer({
-    policy, tokenizer: tok, reward: accuracyReward({ format: 'gsm8k' }), tools, maxToolCalls: 2, numGenerations: 8, batchSize: 4,
-    maxNewTokens, temperature: 1, learningRate: 3e-4, beta: 0.04, seed: s.seed, sampleEvery: 0,
-  });
-  const history: GRPOStats[] = await grpo.train(sets.rl.map((p) => ({ prompt: p.prompt, answer: p.answer })), {
-    steps: s.grpoSteps,
-    onStep: (st) => { if (st.step % 10 === 0 || st.step === s.grpoSteps) log(`[${name}] GRPO step ${st.step}/${s.grpoSteps}  reward ${st.reward.toFixed(3)}  kl ${st.kl.toFixed(4)}  calls/response ${st['tools/calls_per_response'].toFixed(2)}`); },
-  });
-  grpo.dispose();
-  const after = await measure();
+  let history: GRPOStats[] = [];
+  let after = before;
+  if (s.grpoSteps > 0) {
+    const grpo = new GRPOTrainer({
+      policy, tokenizer: tok, reward: answerReward(), tools, maxToolCalls: 2, numGenerations: 8, batchSize: 4,
+      maxNewTokens, temperature: 1, learningRate: s.grpoLearningRate, beta: s.grpoBeta, seed: s.seed, sampleEvery: 0,
+    });
+    history = await grpo.train(sets.rl.map((p) => ({ prompt: p.prompt, answer: p.answer })), {
+      steps: s.grpoSteps,
+      onStep: (st) => { if (st.step % 10 === 0 || st.step === s.grpoSteps) log(`[${name}] GRPO step ${st.step}/${s.grpoSteps}  reward ${st.reward.toFixed(3)}  kl ${st.kl.toFixed(4)}  calls/response ${st['tools/calls_per_response'].toFixed(2)}`); },
+    });
+    grpo.dispose();
+    after = await measure();
+  }
   log(`[${name}] after GRPO: accuracy ${after.acc.train.toFixed(3)} (training sizes), ${after.acc.large.toFixed(3)} (larger)`);
   policy.dispose();
   const mean = (h: GRPOStats[]) => h.reduce((a, x) => a + x.reward, 0) / Math.max(1, h.length);
@@ -199,28 +220,42 @@ async function runArm(tool: boolean, s: ArithmeticResult['settings'], sets: { tr
 export async function runArithmetic(options: ArithmeticOptions = {}): Promise<ArithmeticResult> {
   const t0 = performance.now();
   const s: ArithmeticResult['settings'] = {
-    seed: options.seed ?? 1, trainDigits: options.trainDigits ?? 2, largeDigits: options.largeDigits ?? 2,
-    sftProblems: options.sftProblems ?? 2000, sftEpochs: options.sftEpochs ?? 14, sftBatchSize: options.sftBatchSize ?? 32,
+    seed: options.seed ?? 1, trainDigits: options.trainDigits ?? 4, largeDigits: options.largeDigits ?? 3,
+    fieldWidth: options.fieldWidth ?? (options.trainDigits ?? 4) + (options.largeDigits ?? 3),
+    sftProblems: options.sftProblems ?? 2000, sftEpochs: options.sftEpochs ?? 8, sftBatchSize: options.sftBatchSize ?? 32,
     grpoSteps: options.grpoSteps ?? 10, evalProblems: options.evalProblems ?? 100, dModel: options.dModel ?? 64,
-    nLayer: options.nLayer ?? 2, backend: options.backend ?? 'wasm',
+    nLayer: options.nLayer ?? 2, nHead: options.nHead ?? 4, sftLearningRate: options.sftLearningRate ?? 3e-3,
+    grpoLearningRate: options.grpoLearningRate ?? 5e-5, grpoBeta: options.grpoBeta ?? 0.04, arms: options.arms ?? 'both',
+    backend: options.backend ?? 'wasm',
   };
-  for (const [k, v] of Object.entries(s)) if (typeof v === 'number' && !(Number.isInteger(v) && v >= 1)) throw new Error(`${k} must be a positive integer, got ${v}`);
+  const reals = new Set(['sftLearningRate', 'grpoLearningRate', 'grpoBeta']);
+  for (const [k, v] of Object.entries(s)) {
+    if (typeof v !== 'number') continue;
+    const ok = reals.has(k) ? Number.isFinite(v) && v >= 0 : Number.isInteger(v) && v >= (k === 'grpoSteps' ? 0 : 1);
+    if (!ok) throw new Error(`${k} must be ${reals.has(k) ? 'a finite number >= 0' : 'an integer >= 1'}, got ${v}`);
+  }
   const log = options.log ?? (() => {});
   await useBackend(s.backend);
   const D = s.trainDigits;
-  const train = makeProblems(s.seed, s.sftProblems, 1, D);
-  const seen = new Set(train.map((p) => p.prompt));
-  const heldTrain = makeProblems(s.seed + 1, s.evalProblems, 1, D, seen);
-  const heldLarge = makeProblems(s.seed + 2, s.evalProblems, D + 1, D + s.largeDigits);
-  const sets = { train, rl: train, heldTrain, heldLarge };
-  // Longest completion: call (2 operands + op + 13 marker bytes), result, "\n#### ", answer, EOS.
   const Dmax = D + s.largeDigits;
-  const maxNewTokens = (2 * Dmax + 14) + 2 * Dmax + 6 + 2 * Dmax + 1;
-  const longestPrompt = Math.max(...[...train, ...heldLarge].map((p) => p.prompt.length)) + 8 * s.largeDigits;
-  const ctx = 8 * Math.ceil((longestPrompt + maxNewTokens) / 8);
-  log(`${train.length} training problems (operands of 1-${D} digits), held out: ${heldTrain.length} of the training sizes, ${heldLarge.length} with ${D + 1}-${Dmax} digits; context ${ctx}`);
-  const tool = await runArm(true, s, sets, ctx, maxNewTokens, log);
-  const noTool = await runArm(false, s, sets, ctx, maxNewTokens, log);
+  const W = s.fieldWidth;
+  if (W < Dmax) throw new Error(`fieldWidth must be >= trainDigits + largeDigits = ${Dmax}, got ${W}`);
+  const train = makeProblems(s.seed, s.sftProblems, 1, D, W);
+  const seen = new Set(train.map(problemKey));
+  const heldTrain = makeProblems(s.seed + 1, s.evalProblems, 1, D, W, seen);
+  const heldLarge = makeProblems(s.seed + 2, s.evalProblems, D + 1, Dmax, W);
+  const sets = { train, rl: train, heldTrain, heldLarge };
+  // Longest completion: call (two fields, " * ", 13 marker bytes), result (<= 2 Dmax digits), "\n", EOS.
+  const maxNewTokens = (2 * W + 16) + 2 * Dmax + 2;
+  const promptLength = (heldLarge[0] ?? train[0] as Problem).prompt.length; // every prompt has the same length
+  const ctx = 8 * Math.ceil((promptLength + maxNewTokens + 2 * s.largeDigits) / 8);
+  log(`${train.length} training problems (operands of 1-${D} digits), held out: ${heldTrain.length} of the training sizes, ${heldLarge.length} with ${D + 1}-${Dmax} digits; fields of ${W} characters, context ${ctx}`);
+  const skipped: ArmResult = {
+    sft: { train: NaN, large: NaN }, grpo: { train: NaN, large: NaN }, samples: [], rlReward: { first: NaN, last: NaN },
+    sftToolUse: { wellFormedCalls: { train: 0, large: 0 }, exactCalls: { train: 0, large: 0 }, resultInserted: 0 },
+  };
+  const tool = s.arms === 'noTool' ? skipped : await runArm(true, s, sets, ctx, maxNewTokens, log);
+  const noTool = s.arms === 'tool' ? skipped : await runArm(false, s, sets, ctx, maxNewTokens, log);
   return { noTool, tool, settings: s, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -240,10 +275,13 @@ export function arithmeticTable(r: ArithmeticResult): string {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.env.QUICK === '1';
   const r = await runArithmetic({
-    seed: env('SEED'), trainDigits: env('TRAIN_DIGITS') ?? (quick ? 1 : undefined), largeDigits: env('LARGE_DIGITS') ?? (quick ? 1 : undefined),
-    sftProblems: env('SFT_PROBLEMS') ?? (quick ? 400 : undefined), sftEpochs: env('SFT_EPOCHS') ?? (quick ? 6 : undefined),
+    seed: env('SEED'), trainDigits: env('TRAIN_DIGITS') ?? (quick ? 2 : undefined), largeDigits: env('LARGE_DIGITS') ?? (quick ? 1 : undefined),
+    fieldWidth: env('FIELD_WIDTH'),
+    sftProblems: env('SFT_PROBLEMS') ?? (quick ? 400 : undefined), sftEpochs: env('SFT_EPOCHS') ?? (quick ? 16 : undefined),
     grpoSteps: env('GRPO_STEPS') ?? (quick ? 2 : undefined), evalProblems: env('EVAL_PROBLEMS') ?? (quick ? 20 : undefined),
-    dModel: env('D_MODEL') ?? (quick ? 32 : undefined), nLayer: env('N_LAYER') ?? (quick ? 2 : undefined),
+    dModel: env('D_MODEL'), nLayer: env('N_LAYER') ?? (quick ? 2 : undefined), nHead: env('N_HEAD'),
+    sftLearningRate: env('SFT_LR'), grpoLearningRate: env('GRPO_LR'), grpoBeta: env('GRPO_BETA'),
+    arms: process.env.ARMS as ArithmeticOptions['arms'],
     backend: (process.env.BACKEND as BackendName | undefined) ?? 'wasm',
     log: (l) => console.log(l),
   });

@@ -9,7 +9,16 @@ import { shardRanges } from '../parallel/options';
 import type { GroupShard } from '../parallel/tasks';
 import { selectFlat, selectRows, type Rollout } from '../ppo/rollout';
 import type { ResolvedGroupOptions } from './options';
-import type { GroupTargets } from './update';
+
+/** Rollout-time quantities of the update. */
+export interface GroupTargets {
+  /** `[N * R]` log-probs at sampling time. */
+  oldLogProbs: Float32Array;
+  /** `[N * R]` reference log-probs (absent when there is no reference). */
+  refLogProbs?: Float32Array;
+  /** `[N]` one advantage per completion. */
+  advantages: Float32Array;
+}
 
 const tokensOf = (mask: Float32Array): number => mask.reduce((a, x) => a + x, 0);
 

@@ -14,18 +14,10 @@ import { maskedMean } from '../rl/masked';
 import { optimizerStep, type OptimizerStepOptions, type StepLossFn } from '../train/step';
 import type { DataParallel } from '../parallel/data-parallel';
 import type { GroupShard } from '../parallel/tasks';
-import { groupShards, mergeShardMetrics } from './shards';
+import { groupShards, mergeShardMetrics, type GroupTargets } from './shards';
 import type { ResolvedGroupOptions } from './options';
 
-/** Rollout-time quantities of the update. */
-export interface GroupTargets {
-  /** `[N * R]` log-probs at sampling time. */
-  oldLogProbs: Float32Array;
-  /** `[N * R]` reference log-probs (absent when there is no reference). */
-  refLogProbs?: Float32Array;
-  /** `[N]` one advantage per completion. */
-  advantages: Float32Array;
-}
+export type { GroupTargets } from './shards';
 
 /** Averages over the minibatches of one step. */
 export interface GroupUpdateStats {

@@ -64,6 +64,17 @@ export function extractAnswer(text: string, format: AnswerFormat = 'auto'): stri
 }
 
 /**
+ * Parses an answer string as an exact integer of any size (BigInt), with the same leniency as
+ * {@link parseNumber} for `$`, thousands commas, spaces, a trailing `.` and a leading `+`; `undefined`
+ * when it is not a plain integer (decimals, fractions, exponents, percentages).
+ * @param s - the answer text.
+ */
+export function parseInteger(s: string): bigint | undefined {
+  const t = s.trim().replace(/^\$|\$$/g, '').replace(/\\[!,;: ]/g, '').replace(/,/g, '').replace(/\s+/g, '').replace(/\.$/, '').replace(/^\+/, '');
+  return /^-?\d+$/.test(t) ? BigInt(t) : undefined;
+}
+
+/**
  * Parses an answer string as a number, leniently: surrounding spaces, `$`, thousands commas, a
  * trailing `.` or `%` (kept as the number: `50%` is 50), `a/b` and `\frac{a}{b}` / `\dfrac{a}{b}`
  * fractions, a leading `+`. Returns `undefined` when it is not a number (or a division by zero).

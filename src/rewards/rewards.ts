@@ -7,7 +7,7 @@
 import { ConfigError, InputError } from '../errors';
 import { checkNumber } from '../ops/validate';
 import type { RewardSample } from '../ppo/options';
-import { extractAnswer, extractGsm8kAnswer, parseNumber, type AnswerFormat } from './extract';
+import { extractAnswer, extractGsm8kAnswer, parseInteger, parseNumber, type AnswerFormat } from './extract';
 
 /** A sample plus the extra dataset columns of its prompt row (e.g. `answer`, `solution`). */
 export type ColumnRewardSample = RewardSample & { readonly [column: string]: unknown };
@@ -32,6 +32,10 @@ export interface MatchOptions {
 export function answersMatch(pred: string | undefined, gold: string, options: MatchOptions = {}): boolean {
   const tol = checkNumber('MatchOptions.tolerance', options.tolerance ?? 0, { ge: 0 });
   if (pred === undefined) return false;
+  if (tol === 0) { // integers compare exactly at any size (floats cannot tell 2^53 + 1 from 2^53)
+    const [a, b] = [parseInteger(pred), parseInteger(gold)];
+    if (a !== undefined && b !== undefined) return a === b;
+  }
   const p = parseNumber(pred);
   const g = parseNumber(gold);
   if (p !== undefined && g !== undefined) return Math.abs(p - g) <= tol * Math.max(1, Math.abs(g));

@@ -59,6 +59,12 @@ describe('answer extraction', () => {
 
 describe('matching and reward functions', () => {
   it('exact and tolerance matching, numeric before string', () => {
+    // Integers compare exactly at any size (as floats, 2^53 + 1 would equal 2^53).
+    expect(answersMatch('9007199254740993', '9007199254740992')).toBe(false);
+    expect(answersMatch('12,345,678,901,234,567', '12345678901234567')).toBe(true);
+    fc.assert(fc.property(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.bigInt({ min: -3n, max: 3n }), (a, d) => {
+      expect(answersMatch(String(a + d), String(a))).toBe(d === 0n);
+    }), { numRuns: 200 });
     expect(answersMatch('72.0', '72')).toBe(true);
     expect(answersMatch('72.01', '72')).toBe(false);
     expect(answersMatch('72.01', '72', { tolerance: 1e-3 })).toBe(true);
