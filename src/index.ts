@@ -151,7 +151,7 @@ export type { PreferenceRecord, ChatPreferencePair, EncodedPreference, EncodeOpt
 export { GRPOTrainer, RLOOTrainer } from './grpo/grpo-trainer';
 export type { GroupLoadOptions } from './grpo/grpo-trainer';
 export { GroupTrainer } from './grpo/group-trainer';
-export type { PromptRow, GroupTrainOptions, GroupProgress } from './grpo/group-trainer';
+export type { PromptRow, GroupPrompt, GroupTrainOptions, GroupProgress } from './grpo/group-trainer';
 export type { GRPOTrainerOptions, RLOOTrainerOptions, ResolvedGroupOptions, GroupDefaults } from './grpo/options';
 export type { GRPOStats } from './grpo/stats';
 

@@ -14,7 +14,12 @@ import { AdamW } from '../optim/adamw';
 import { referenceLogProbs } from '../ppo/evaluate-rollout';
 import { resolvePPOOptions, type RewardSample, type ResolvedPPOOptions } from '../ppo/options';
 import { rollout } from '../ppo/rollout';
-import { scoreRollout } from '../ppo/score';
+import { scoreRollout, type Scores } from '../ppo/score';
+import { dialogueRollout } from '../ppo/dialogue-rollout';
+import { scoreDialogue } from '../ppo/dialogue-score';
+import type { DialoguePrompt } from '../dialogue/options';
+import type { Rollout } from '../ppo/rollout';
+import type { RewardFunction } from '../ppo/options';
 import { minibatchPlan } from '../ppo/update';
 import { logSamples } from '../report/metrics-logger';
 import { RewardModel } from '../reward/reward-model';
@@ -34,6 +39,9 @@ export interface PromptRow {
   /** Any other column. */
   [column: string]: unknown;
 }
+
+/** A prompt of the online trainers: a string or a row with columns; with `dialogue`, a conversation. */
+export type GroupPrompt = string | PromptRow | DialoguePrompt;
 
 /** Options of `train` of the online trainers. */
 export interface GroupTrainOptions {
@@ -144,21 +152,35 @@ export abstract class GroupTrainer {
     }));
   }
 
+  /** Samples `numGenerations` completions (single-turn, or whole conversations with `dialogue`) per prompt and scores them. */
+  private async sampleAndScore(prompts: readonly GroupPrompt[]): Promise<{ ro: Rollout; scores: Scores; B: number }> {
+    const G = this.options.numGenerations;
+    const d = this.options.dialogue;
+    const n = this.progress.step + 1;
+    if (d !== undefined) { //                                                                          multi-turn
+      if (!Array.isArray(prompts) || prompts.length === 0) throw new InputError('prompts', prompts, 'must be a non-empty array of conversations');
+      const expanded = prompts.flatMap((p) => Array<DialoguePrompt>(G).fill(p as DialoguePrompt)); //  [B * G] conversations
+      const ro = await dialogueRollout(this.policy, expanded, this.tokenizer, this.sampling, d, this.rng);
+      return { ro, scores: await scoreDialogue(this.reward as RewardModel | RewardFunction, ro, this.tokenizer, this.sampling, d, n), B: prompts.length };
+    }
+    const rows = rowsOf(prompts as readonly (string | PromptRow)[]);
+    const expanded = rows.flatMap((r) => Array<string>(G).fill(r.prompt)); //                          [B * G] prompts
+    const ro = await rollout(this.policy, expanded, this.tokenizer, this.sampling, this.rng);
+    return { ro, scores: await scoreRollout(this.rewardFor(rows), ro, this.tokenizer, this.sampling, n), B: rows.length };
+  }
+
   /** One step on these prompts: sample `numGenerations` completions each, score, advantages, update. */
-  async step(prompts: readonly (string | PromptRow)[]): Promise<GRPOStats> {
+  async step(prompts: readonly GroupPrompt[]): Promise<GRPOStats> {
     const o = this.options;
     const G = o.numGenerations;
-    const rows = rowsOf(prompts);
     const where = `${this.kind === 'grpo' ? 'GRPOTrainer' : 'RLOOTrainer'} step ${this.progress.step + 1}`;
     const t0 = performance.now();
-    const expanded = rows.flatMap((r) => Array<string>(G).fill(r.prompt)); //                        [B * G] prompts
-    const ro = await rollout(this.policy, expanded, this.tokenizer, this.sampling, this.rng);
+    const { ro, scores, B: nPrompts } = await this.sampleAndScore(prompts);
     const plan = minibatchPlan(ro.batch.batch, this.sampling, this.rng);
     const chunks = plan[0] as number[][];
     const oldLogProbs = await referenceLogProbs(this.policy, ro, chunks, o.temperature); //        old = current policy
     const refLogProbs = await referenceLogProbs(this.ref, ro, chunks, o.temperature);
-    const scores = await scoreRollout(this.rewardFor(rows), ro, this.tokenizer, this.sampling, this.progress.step + 1);
-    const advT = tf.tidy(() => this.advantages(tf.tensor2d(scores.final, [rows.length, G])));
+    const advT = tf.tidy(() => this.advantages(tf.tensor2d(scores.final, [nPrompts, G])));
     const advantages = (await advT.data()) as Float32Array;
     advT.dispose();
     await this.parallel.begin(); // starts the worker replicas (first call) or resyncs them
@@ -189,14 +211,15 @@ export abstract class GroupTrainer {
   }
 
   /** Runs `steps` steps, taking `batchSize` prompt rows per step in order (cycling through them). */
-  async train(prompts: readonly (string | PromptRow)[], options: GroupTrainOptions): Promise<GRPOStats[]> {
-    const rows = rowsOf(prompts);
+  async train(prompts: readonly GroupPrompt[], options: GroupTrainOptions): Promise<GRPOStats[]> {
+    const rows: readonly GroupPrompt[] = this.options.dialogue === undefined ? rowsOf(prompts as readonly (string | PromptRow)[]) : prompts;
+    if (!Array.isArray(rows) || rows.length === 0) throw new InputError('prompts', prompts, 'must be a non-empty array');
     const steps = checkInteger('steps', options?.steps, 1);
     const B = this.options.batchSize;
     const history: GRPOStats[] = [];
     for (let i = 0; i < steps; i++) {
       const start = (this.progress.step * B) % rows.length;
-      const stats = await this.step(Array.from({ length: B }, (_, k) => rows[(start + k) % rows.length] as PromptRow));
+      const stats = await this.step(Array.from({ length: B }, (_, k) => rows[(start + k) % rows.length] as GroupPrompt));
       history.push(stats);
       this.options.logger.progress?.({ task: this.kind, done: i + 1, total: steps, unit: 'step', info: { reward: stats.reward, kl: stats.kl } });
       await options.onStep?.(stats);

@@ -8,6 +8,7 @@
 import type { tf } from '../tf';
 import type { Logger } from '../logging/logger';
 import type { WorkersOption } from '../parallel/options';
+import type { DialogueOptions } from '../dialogue/options';
 import type { RewardModel } from '../reward/reward-model';
 import type { ColumnRewardFunction } from '../rewards/rewards';
 import { groupAdvantages, rlooAdvantages } from '../rl/group-advantages';
@@ -33,6 +34,8 @@ export interface GroupLoadOptions {
   logger?: Logger;
   /** Replicas in the update (see `GRPOTrainerOptions.workers`); a run resumes on any count. Default: the saved option. */
   workers?: WorkersOption;
+  /** Dialogue options, when the run used them (a `userSimulator` function is not stored in checkpoints). Default: the saved ones. */
+  dialogue?: DialogueOptions;
 }
 
 async function restore<T extends GroupTrainer>(dir: string, kind: 'grpo' | 'rloo', with_: GroupLoadOptions, make: (o: GRPOTrainerOptions) => T): Promise<T> {
@@ -48,7 +51,7 @@ async function restore<T extends GroupTrainer>(dir: string, kind: 'grpo' | 'rloo
   const trainer = make({
     ...options, policy: c.policy, reward: with_.reward, tokenizer: with_.tokenizer, ...(c.ref ? { ref: c.ref } : {}),
     ...(with_.tools ? { tools: with_.tools } : {}), ...(with_.logger ? { logger: with_.logger } : {}),
-    ...((with_.workers ?? saved_) !== undefined && { workers: with_.workers ?? saved_ }),
+    ...((with_.workers ?? saved_) !== undefined && { workers: with_.workers ?? saved_ }), ...(with_.dialogue && { dialogue: with_.dialogue }),
   });
   (trainer as unknown as { owned: { dispose(): void }[] }).owned.push(c.policy, ...(c.ref ? [c.ref] : []));
   trainer.optimizer.importState(c.optimizer);

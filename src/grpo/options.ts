@@ -9,6 +9,7 @@ import { silentLogger, type Logger } from '../logging/logger';
 import type { TransformerPolicy } from '../models/policy';
 import { checkInteger, checkNumber } from '../ops/validate';
 import { checkWorkersOption, type WorkersOption } from '../parallel/options';
+import { resolveDialogueOptions, type DialogueOptions, type ResolvedDialogueOptions } from '../dialogue/options';
 import type { RewardModel } from '../reward/reward-model';
 import type { ColumnRewardFunction } from '../rewards/rewards';
 import type { GrpoLossType } from '../rl/grpo-loss';
@@ -81,6 +82,15 @@ export interface GRPOTrainerOptions {
   /** Rows in each sample table. Default `4`. */
   sampleRows?: number;
   /**
+   * Multi-turn dialogue rollouts, as in `PPOTrainerOptions.dialogue`: `step` then takes conversations
+   * (a string, chat messages, or `{ messages, userTurns }`), each of the `numGenerations` completions of
+   * a conversation is a whole multi-turn continuation (user turns from the script or
+   * `dialogue.userSimulator`), the reward scores the whole conversation, and user-turn tokens are
+   * masked out of the loss and the KL. Only `rewardPer: 'conversation'` (group advantages compare
+   * whole completions). Default: off.
+   */
+  dialogue?: DialogueOptions;
+  /**
    * Replicas of the policy in the update (Node, wasm or cpu backend): the main thread plus `workers - 1`
    * worker threads; each minibatch's completions are split between them and their gradients summed
    * (same result as `1` up to float summation order). Sampling and scoring stay on the main thread.
@@ -94,8 +104,11 @@ export interface GRPOTrainerOptions {
 export type RLOOTrainerOptions = Omit<GRPOTrainerOptions, 'scaleRewards'>;
 
 /** Resolved options (models excluded); `missingEosPenalty` stays optional. */
-export type ResolvedGroupOptions = Required<Omit<GRPOTrainerOptions, 'policy' | 'reward' | 'tokenizer' | 'ref' | 'missingEosPenalty'>>
-  & Pick<GRPOTrainerOptions, 'missingEosPenalty'>;
+export type ResolvedGroupOptions = Required<Omit<GRPOTrainerOptions, 'policy' | 'reward' | 'tokenizer' | 'ref' | 'missingEosPenalty' | 'dialogue'>>
+  & Pick<GRPOTrainerOptions, 'missingEosPenalty'> & {
+    /** The dialogue options with defaults filled in; absent = single-turn prompts. */
+    dialogue?: ResolvedDialogueOptions;
+  };
 
 /** The defaults that differ between GRPO and RLOO. */
 export interface GroupDefaults {
@@ -127,9 +140,11 @@ export function resolveGroupOptions(o: GRPOTrainerOptions, d: GroupDefaults): Re
   if (!Array.isArray(stopTokens)) throw new ConfigError(P('stopTokens'), stopTokens, 'must be an array of token ids');
   stopTokens.forEach((t, i) => { if (!Number.isInteger(t) || t < 0 || t >= V) throw new ConfigError(`${P('stopTokens')}[${i}]`, t, `must be a token id in [0, ${V})`); });
   const workers = checkWorkersOption(P('workers'), o.workers);
+  const dialogue = o.dialogue === undefined ? undefined : resolveDialogueOptions(o.dialogue, P('dialogue'));
+  if (dialogue?.rewardPer === 'turn') throw new ConfigError(P('dialogue.rewardPer'), 'turn', "must be 'conversation': group advantages compare whole completions");
   const epsilon = checkNumber(P('epsilon'), o.epsilon ?? 0.2, { gt: 0, lt: 1 });
   return {
-    numGenerations, batchSize, lossType, scaleRewards, epsilon, stopTokens, workers,
+    numGenerations, batchSize, lossType, scaleRewards, epsilon, stopTokens, workers, ...(dialogue && { dialogue }),
     beta: checkNumber(P('beta'), o.beta ?? d.beta, { ge: 0 }),
     epsilonHigh: checkNumber(P('epsilonHigh'), o.epsilonHigh ?? epsilon, { gt: 0 }),
     learningRate: checkNumber(P('learningRate'), o.learningRate ?? 1e-6, { gt: 0 }),
