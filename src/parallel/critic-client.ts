@@ -14,7 +14,7 @@ import type { AdamW } from '../optim/adamw';
 import type { RewardModel } from '../reward/reward-model';
 import { workerEntryUrl, CRITIC_WORKER_ENTRY } from './entry';
 import { WorkerHandle } from './handle';
-import { weightsChecksum } from './replica';
+import { dataVersions, sameVersions } from './versions';
 import type { WorkerMemory } from './protocol';
 import type { CriticOptimizerOptions, CriticTask, EvaluateTask, FromCritic, ToCritic } from './critic-protocol';
 
@@ -42,8 +42,8 @@ type Grads = Extract<FromCritic, { type: 'grads' }>;
 export class CriticWorker {
   private handle: Handle | undefined;
   private gen = 0;
-  private synced: { checksum: number; step: number } | undefined;
-  private rewardCopied = '';
+  private synced: { versions: object[]; step: number } | undefined;
+  private rewardCopied: { versions: object[]; gain: number; bias: number } | undefined;
 
   constructor(private readonly o: CriticWorkerOptions) {}
 
@@ -79,13 +79,19 @@ export class CriticWorker {
   }
 
   private markSynced(): void {
-    this.synced = { checksum: weightsChecksum(this.criticVariables()), step: this.o.opt.step };
+    this.synced = { versions: dataVersions(this.criticVariables()), step: this.o.opt.step };
   }
 
-  /** What identifies the reward model's state: its weights' checksum and normalisation. */
-  private rewardKey(): string {
+  /** What identifies the reward model's state: its weights' data ids and its normalisation. */
+  private rewardKey(): { versions: object[]; gain: number; bias: number } | undefined {
     const rm = this.o.reward;
-    return rm === undefined ? '' : `${weightsChecksum(rm.trainableVariables)}:${rm.normalization.gain}:${rm.normalization.bias}`;
+    return rm === undefined ? undefined : { versions: dataVersions(rm.trainableVariables), ...rm.normalization };
+  }
+
+  /** Whether the reward model changed since the worker copied it. */
+  private rewardChanged(): boolean {
+    const [was, now] = [this.rewardCopied, this.rewardKey()];
+    return was !== undefined && now !== undefined && !(sameVersions(was.versions, now.versions) && was.gain === now.gain && was.bias === now.bias);
   }
 
   /** Runs `f` on the live worker; a worker failure shuts it down and rethrows. */
@@ -105,11 +111,11 @@ export class CriticWorker {
    * reward model changed since the worker copied it (PPO treats it as frozen) restarts the worker.
    */
   async refresh(): Promise<void> {
-    if (this.handle !== undefined && this.o.reward !== undefined && this.rewardKey() !== this.rewardCopied) await this.dispose();
+    if (this.handle !== undefined && this.rewardChanged()) await this.dispose();
     const fresh = this.handle === undefined;
     await this.guard(async (h) => {
       const s = this.synced;
-      if (fresh || (s !== undefined && s.step === this.o.opt.step && weightsChecksum(this.criticVariables()) === s.checksum)) return;
+      if (fresh || (s !== undefined && s.step === this.o.opt.step && sameVersions(s.versions, dataVersions(this.criticVariables())))) return;
       const weights = this.criticVariables().map((v) => Float32Array.from(v.dataSync() as Float32Array));
       const done = h.expect('synced');
       h.post({ type: 'sync', weights, state: this.o.opt.exportState(this.o.first) });

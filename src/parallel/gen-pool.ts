@@ -18,12 +18,11 @@ import { GEN_WORKER_ENTRY, workerEntryUrl } from './entry';
 import { WorkerHandle } from './handle';
 import { DrawLockstep, lockstepBuffer } from './lockstep';
 import { shardRanges } from './options';
+import { dataVersions, sameVersions } from './versions';
 import type { WorkerMemory } from './protocol';
 import type { FromGen, PlainGenerateOptions, ToGen } from './gen-protocol';
 
 type Handle = WorkerHandle<ToGen, FromGen>;
-
-const dataIds = (p: TransformerPolicy): object[] => p.trainableVariables.map((v) => (v as unknown as { dataId: object }).dataId);
 
 function merge(parts: GenerateResult[]): GenerateResult {
   return {
@@ -54,7 +53,7 @@ export class GenerationPool {
       await Promise.all(hs.map((h) => h.terminate()));
       throw e;
     }
-    this.held = dataIds(this.policy);
+    this.held = dataVersions(this.policy.trainableVariables);
     return hs;
   }
 
@@ -62,8 +61,8 @@ export class GenerationPool {
   private async ensure(workers: number): Promise<Handle[]> {
     if (this.handles !== undefined && (this.handles.length !== workers || this.handles.some((h) => h.failure !== undefined))) await this.dispose();
     this.handles ??= await this.start(workers);
-    const now = dataIds(this.policy);
-    if (now.some((d, i) => d !== this.held[i])) {
+    const now = dataVersions(this.policy.trainableVariables);
+    if (!sameVersions(this.held, now)) {
       const weights = this.policy.trainableVariables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
       const hs = this.handles;
       await this.guard(Promise.all(hs.map((h) => { const r = h.expect('synced'); h.post({ type: 'sync', weights }); return r; })));

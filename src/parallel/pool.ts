@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../logging/logger';
 import type { AdamW } from '../optim/adamw';
 import { ABORT, CTRL_DECISION, CTRL_GEN, GO, HDR_LR, HDR_SCALE, STATS_PER_REPLICA, sharedBytes, sharedViews, type SharedViews } from './layout';
 import { WorkerHandle } from './handle';
+import { dataVersions, sameVersions } from './versions';
 import type { ReplicaOptimizerOptions, ReplicaState, WorkerMemory } from './protocol';
 import { applySummedGradient, computeShardGradient, reduceSlots, variableNames, weightsChecksum, type Replica, type ShardResult } from './replica';
 import type { ReplicaModel, ShardTask } from './tasks';
@@ -72,7 +73,7 @@ export class ReplicaPool {
   private views: SharedViews | undefined;
   private starting: Promise<WorkerHandle[]> | undefined;
   private gen = 0;
-  private syncedChecksum: number | undefined;
+  private syncedVersions: object[] | undefined;
   private syncedStep = -1;
 
   constructor(private readonly o: ReplicaPoolOptions) {
@@ -138,7 +139,7 @@ export class ReplicaPool {
   }
 
   private markSynced(): void {
-    this.syncedChecksum = weightsChecksum(this.o.opt.variables);
+    this.syncedVersions = dataVersions(this.o.opt.variables);
     this.syncedStep = this.o.opt.step;
   }
 
@@ -148,7 +149,7 @@ export class ReplicaPool {
    */
   async refresh(): Promise<void> {
     if (this.workers === undefined) return;
-    if (this.o.opt.step === this.syncedStep && weightsChecksum(this.o.opt.variables) === this.syncedChecksum) return;
+    if (this.o.opt.step === this.syncedStep && sameVersions(this.syncedVersions, dataVersions(this.o.opt.variables))) return;
     const state = this.readState();
     await this.guard(async (ws) => {
       for (const w of ws) w.post({ type: 'sync', state });
@@ -276,7 +277,7 @@ export class ReplicaPool {
     const ws = this.workers;
     this.workers = undefined;
     this.views = undefined;
-    this.syncedChecksum = undefined;
+    this.syncedVersions = undefined;
     if (ws !== undefined) await Promise.all(ws.map((w) => w.terminate()));
   }
 }
