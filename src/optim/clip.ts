@@ -20,12 +20,20 @@ export interface ClipResult {
  * @param grads - the tensors, typically gradients; not disposed.
  */
 export function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(sumOfSquares(grads)) as tf.Scalar);
+}
+
+/**
+ * `sum_i sum(g_i²)` of a list of float tensors (0 for an empty list): the square of {@link globalNorm},
+ * for gradients held in several places whose partial sums are added (the PPO critic worker). Returns a
+ * new scalar the caller owns; callable inside `tf.tidy`.
+ */
+export function sumOfSquares(grads: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (grads.length === 0) return tf.scalar(0);
     // A chain of adds, not one addN: WebGPU binds one storage buffer per addN input, and devices
     // allow 8 per shader stage by default (a model has dozens of gradients). Same order, same sum.
-    const total = grads.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b));
-    return tf.sqrt(total) as tf.Scalar;
+    return grads.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)) as tf.Scalar;
   });
 }
 

@@ -13,6 +13,7 @@ import { RewardModel } from '../reward/reward-model';
 import { AdamW } from '../optim/adamw';
 import { ppoValueLoss } from '../rl/losses';
 import { criticValues } from '../ppo/forward';
+import { sumOfSquares } from '../optim/clip';
 import { errorMessage, startWorkerBackend, workerMemory } from './worker-common';
 import type { CriticInit, CriticTask, EvaluateTask, FromCritic, ToCritic } from './critic-protocol';
 
@@ -77,7 +78,7 @@ function grad(gen: number, t: CriticTask): void {
     return tf.mul(vf.loss, t.vfCoef) as tf.Scalar;
   }, vars);
   const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-  const sq = tf.tidy(() => ordered.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)));
+  const sq = sumOfSquares(ordered);
   const [sumSquares, valueLoss, valueClipFrac] = [sq, ...metrics].map((x) => (x.dataSync() as Float32Array)[0] as number);
   tf.dispose([value, sq, ...metrics, ...Object.values(grads).filter((g) => !ordered.includes(g))]);
   pending = { gen, grads: ordered };

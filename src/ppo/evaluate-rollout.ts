@@ -20,7 +20,7 @@ export interface RolloutEvaluation {
 }
 
 /** Runs `f` on each chunk's rows and scatters its `[n, R]` outputs into `outputs` (`[B * R]` each). */
-export async function forEachChunk(
+async function forEachChunk(
   ro: Rollout,
   chunks: readonly number[][],
   f: (sub: PaddedBatch) => tf.Tensor2D[],

@@ -13,6 +13,7 @@ import type { RewardModel } from '../reward/reward-model';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 import type { CriticWorker } from '../parallel/critic-client';
 import { applySparsityMasks } from '../compress/sparsity';
+import { sumOfSquares } from '../optim/clip';
 import type { OptimizerStepResult } from '../train/step';
 import { referenceLogProbs, type RolloutEvaluation } from './evaluate-rollout';
 import { rewardModelResponses } from './score';
@@ -69,7 +70,7 @@ function splitStep(args: UpdateArgs, worker: CriticWorker, first: number): Minib
         return r.loss;
       }, policyVars);
       const ordered = policyVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-      return { value, grads: ordered, sq: ordered.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)) };
+      return { value, grads: ordered, sq: sumOfSquares(ordered) };
     });
     try {
       const names = Object.keys(metrics);
