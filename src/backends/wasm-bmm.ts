@@ -9,19 +9,12 @@
  * @module
  */
 import { tf } from '../tf';
+import { heapOffset, internals, type WasmBackendInternals } from './wasm-heap';
 
 /** Kernel name of the split batched matmul. */
 export const SPLIT_BMM = 'TfjsRlhfSplitBatchMatMul';
 
 interface WasmData { id: number; memoryOffset: number }
-interface WasmBackendInternals {
-  dataIdMap: { get(dataId: object): WasmData | undefined; delete(dataId: object): boolean };
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): tf.TensorInfo;
-  wasm: {
-    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
-    tfjs: { disposeData(id: number): void };
-  };
-}
 
 let wasmBatchMatMul: ((...args: unknown[]) => void) | undefined;
 
@@ -37,14 +30,14 @@ function release(be: WasmBackendInternals, v: { info: tf.TensorInfo; id: number 
 
 const splitBmmKernel: tf.KernelFunc = ({ inputs, backend }) => {
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-  const be = backend as unknown as WasmBackendInternals;
+  const be = internals(backend);
   wasmBatchMatMul ??= be.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']);
   const [G, M, K] = a.shape as [number, number, number];
   const N = b.shape[2] as number;
   const out = be.makeOutput([G, M, N], 'float32');
-  const aOff = (be.dataIdMap.get(a.dataId) as WasmData).memoryOffset;
-  const bOff = (be.dataIdMap.get(b.dataId) as WasmData).memoryOffset;
-  const oOff = (be.dataIdMap.get(out.dataId) as WasmData).memoryOffset;
+  const aOff = heapOffset(be, a);
+  const bOff = heapOffset(be, b);
+  const oOff = heapOffset(be, out);
   const aShape = new Uint8Array(new Int32Array([1, M, K]).buffer);
   const bShape = new Uint8Array(new Int32Array([1, K, N]).buffer);
   for (let g = 0; g < G; g++) {

@@ -7,6 +7,10 @@
  */
 import { tf } from '../tf';
 import { splitBmm, useSplitBmm } from '../backends/wasm-bmm';
+import {
+  columnSums, gatherRows, geluBackward, geluForward, layerNormBackward, layerNormForward, logProbsBackward,
+  logProbsForward, transpose2d,
+} from '../backends/fused-ops';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyGradFunc = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: any, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
@@ -25,9 +29,9 @@ export const linear = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tens
     gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       return [
-        mm(dy, tf.transpose(ws)), //  [N, in]
-        mm(tf.transpose(xs), dy), //  [in, out]
-        tf.sum(dy, 0), //             [out]
+        mm(dy, transpose2d(ws)), //  [N, in]
+        mm(transpose2d(xs), dy), //  [in, out]
+        columnSums(dy), //           [out]
       ];
     },
   };
@@ -40,7 +44,7 @@ export const matmul2d = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf
     value: mm(x, w),
     gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [mm(dy, tf.transpose(ws)), mm(tf.transpose(xs), dy)];
+      return [mm(dy, transpose2d(ws)), mm(transpose2d(xs), dy)];
     },
   };
 }) as AnyGradFunc) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
@@ -67,73 +71,59 @@ export const bmm = tf.customGrad(((a: tf.Tensor3D, b: tf.Tensor3D, save: tf.Grad
   };
 }) as AnyGradFunc) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor3D;
 
-const GELU_C = Math.sqrt(2 / Math.PI);
-
 /** GELU, tanh approximation (GPT-2's `gelu_new`), with a fused backward. */
 export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const x3 = tf.mul(tf.mul(x, x), x);
-  const th = tf.tanh(tf.mul(tf.add(x, tf.mul(x3, 0.044715)), GELU_C)); // tanh(c (x + a x^3))
+  const [y, th] = geluForward(x);
   save([x, th]);
   return {
-    value: tf.mul(tf.mul(x, 0.5), tf.add(th, 1)),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, t] = saved as [tf.Tensor, tf.Tensor];
-      // d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)
-      const sech2 = tf.sub(1, tf.mul(t, t));
-      const inner = tf.mul(tf.add(tf.mul(tf.mul(xs, xs), 3 * 0.044715), 1), GELU_C);
-      const d = tf.add(tf.mul(tf.add(t, 1), 0.5), tf.mul(tf.mul(tf.mul(xs, 0.5), sech2), inner));
-      return [tf.mul(dy, d)];
-    },
+    value: y,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [geluBackward(dy, saved[0] as tf.Tensor, saved[1] as tf.Tensor)],
   };
 }) as AnyGradFunc) as (x: tf.Tensor) => tf.Tensor;
 
 /** LayerNorm over the last axis of `x: [N, d]` with a fused backward. */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor2D {
-  return layerNormOp(x, gamma, beta, tf.scalar(eps));
+  return tf.customGrad(((xs: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    const [y, xhat, rstd] = layerNormForward(xs, g, b, eps); //           [N, d], [N, d], [N, 1]
+    save([xhat, rstd, g]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [xh, rs, gs] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        return layerNormBackward(dy, xh, rs, gs); //                       [dx, dgamma, dbeta]
+      },
+    };
+  }) as AnyGradFunc)(x, gamma, beta) as tf.Tensor2D;
 }
 
-const layerNormOp = tf.customGrad(((x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsT: tf.Scalar, save: tf.GradSaveFunc) => {
-  const mean = tf.mean(x, 1, true); //                                  [N, 1]
-  const xc = tf.sub(x, mean); //                                         [N, d]
-  const variance = tf.mean(tf.mul(xc, xc), 1, true); //                  [N, 1]
-  const rstd = tf.rsqrt(tf.add(variance, epsT)); //                      [N, 1]
-  const xhat = tf.mul(xc, rstd); //                                      [N, d]
-  save([xhat, rstd, gamma]);
-  return {
-    value: tf.add(tf.mul(xhat, gamma), beta) as tf.Tensor2D,
-    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-      const [xh, rs, g] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
-      const dxhat = tf.mul(dy, g); //                                     [N, d]
-      // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
-      const m1 = tf.mean(dxhat, 1, true);
-      const m2 = tf.mean(tf.mul(dxhat, xh), 1, true);
-      const dx = tf.mul(tf.sub(tf.sub(dxhat, m1), tf.mul(xh, m2)), rs);
-      return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0), tf.zerosLike(epsT)];
-    },
-  };
-}) as AnyGradFunc) as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: tf.Tensor) => tf.Tensor2D;
-
-const selectedLogProbs = tf.customGrad(((logits: tf.Tensor2D, onehot: tf.Tensor2D, save: tf.GradSaveFunc) => {
-  const lse = tf.logSumExp(logits, 1, true); //                                   [N, 1]
-  save([logits, lse, onehot]);
-  return {
-    value: tf.sub(tf.sum(tf.mul(logits, onehot), 1), tf.reshape(lse, [-1])), //  [N]
-    gradFunc: (dy: tf.Tensor1D, saved: tf.Tensor[]) => {
-      const [l, s, oh] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-      const softmax = tf.exp(tf.sub(l, s)); //                                     [N, V]
-      return [tf.mul(tf.sub(oh, softmax), tf.expandDims(dy, 1)), tf.zerosLike(oh)];
-    },
-  };
-}) as AnyGradFunc) as (logits: tf.Tensor, onehot: tf.Tensor) => tf.Tensor1D;
+/** Embedding lookup `table[ids]` (`[n, d]`, int32 `[N]` -> `[N, d]`); the table's gradient is a segment sum. */
+export function embed(table: tf.Tensor, ids: tf.Tensor1D): tf.Tensor2D {
+  const n = table.shape[0] as number;
+  return tf.customGrad(((t: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([ids]); // kept for the backward (the forward's tidy would free a captured tensor)
+    return {
+      value: gatherRows(t, ids),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.unsortedSegmentSum(dy, saved[0] as tf.Tensor1D, n),
+    };
+  }) as AnyGradFunc)(table) as tf.Tensor2D;
+}
 
 /**
  * Log-probability of `targets[i]` under row `i` of `softmax(logits / temperature)`, with a fused
  * backward (`onehot - softmax`). `logits: [N, V]`, `targets: N` ids -> `[N]`.
  */
 export function gatherLogProbs(logits: tf.Tensor2D, targets: ArrayLike<number>, temperature = 1): tf.Tensor1D {
-  const v = logits.shape[1];
   const scaled = temperature === 1 ? logits : tf.div(logits, temperature); //      [N, V]
-  // tfjs-backend-wasm 4.22's OneHot ignores a float32 dtype (writes int bits): build int32, then cast.
-  const onehot = tf.cast(tf.oneHot(tf.tensor1d(Array.from(targets), 'int32'), v), 'float32'); // [N, V]
-  return selectedLogProbs(scaled, onehot);
+  const ids = tf.tensor1d(Int32Array.from(targets), 'int32'); //                    [N]
+  return tf.customGrad(((l: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const [logp, lse] = logProbsForward(l, ids); //                                  [N], [N]
+    save([l, lse, ids]);
+    return {
+      value: logp,
+      gradFunc: (dy: tf.Tensor1D, saved: tf.Tensor[]) => {
+        const [ls, lses, t] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        return logProbsBackward(dy, ls, lses, t);
+      },
+    };
+  }) as AnyGradFunc)(scaled) as tf.Tensor1D;
 }

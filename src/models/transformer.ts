@@ -9,7 +9,8 @@
 import { tf } from '../tf';
 import { Rng } from '../ops/random';
 import type { ResolvedTransformerConfig } from './config';
-import { bmm, gelu, layerNorm, linear, matmul2d } from './layers';
+import { bmm, embed, gelu, layerNorm, linear, matmul2d } from './layers';
+import { mergeHeads, splitHeads } from '../backends/fused-ops';
 import { attentionBias, positionIds, type PaddedBatch } from './batch';
 import { inheritQuantized } from '../compress/registry';
 
@@ -130,21 +131,19 @@ export class Transformer {
   /** Causal self-attention of layer `i` on `x: [B*T, d]`; returns output and the extended cache. */
   private attention(i: number, x: tf.Tensor2D, inp: ForwardInputs): { y: tf.Tensor2D; cache: LayerCache } {
     const { batch: B, length: T } = inp;
-    const { nHead: H, headDim: hd, dModel: d } = this.config;
+    const { nHead: H, headDim: hd } = this.config;
     const qkv = this.lin(`h.${i}.attn.c_attn`, x); //                                                      [B*T, 3d]
-    const heads = (cols: tf.Tensor) => tf.reshape(cols, [B, T, H, hd]); //                           [B, T, H, hd]
-    const q = tf.reshape(tf.transpose(heads(tf.slice(qkv, [0, 0], [-1, d])), [0, 2, 1, 3]), [B * H, T, hd]);
-    const kNew = tf.reshape(tf.transpose(heads(tf.slice(qkv, [0, d], [-1, d])), [0, 2, 3, 1]), [B * H, hd, T]);
-    const vNew = tf.reshape(tf.transpose(heads(tf.slice(qkv, [0, 2 * d], [-1, d])), [0, 2, 1, 3]), [B * H, T, hd]);
+    const dims = { B, T, H, hd };
+    const [q, kNew, vNew] = splitHeads(qkv, dims, 1 / Math.sqrt(hd)); // q / sqrt(hd): [B*H, T, hd]; kT: [B*H, hd, T]; v: [B*H, T, hd]
     const past = inp.cache?.[i];
     const kT = (past ? tf.concat([past.kT, kNew], 2) : kNew) as tf.Tensor3D; //                       [B*H, hd, Tk]
     const v = (past ? tf.concat([past.v, vNew], 1) : vNew) as tf.Tensor3D; //                         [B*H, Tk, hd]
     const Tk = kT.shape[2];
-    const scores = bmm(tf.mul(q, 1 / Math.sqrt(hd)), kT); //                                            [B*H, T, Tk]
+    const scores = bmm(q, kT); //                                                                       [B*H, T, Tk]
     const biased = tf.add(tf.reshape(scores, [B, H, T, Tk]), inp.bias); //                              [B, H, T, Tk]
     const att = tf.reshape(tf.softmax(biased), [B * H, T, Tk]); //                                      [B*H, T, Tk]
     const yh = bmm(att, v); //                                                                          [B*H, T, hd]
-    const y = tf.reshape(tf.transpose(tf.reshape(yh, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D; // [B*T, d]
+    const y = mergeHeads(yh, dims); //                                                                  [B*T, d]
     const out = this.lin(`h.${i}.attn.c_proj`, y); //                                                      [B*T, d]
     return { y: out, cache: { kT, v } };
   }
@@ -166,8 +165,8 @@ export class Transformer {
 
   /** Embeddings -> blocks -> final LayerNorm. Call inside `tf.tidy`. */
   forward(inp: ForwardInputs): ForwardOutputs {
-    const tok = tf.gather(this.p('wte.weight'), inp.ids) as tf.Tensor2D; //   [B*T, d]
-    const pos = tf.gather(this.p('wpe.weight'), inp.positions) as tf.Tensor2D; // [B*T, d]
+    const tok = embed(this.p('wte.weight'), inp.ids); //           [B*T, d]
+    const pos = embed(this.p('wpe.weight'), inp.positions); //     [B*T, d]
     let x = this.dropout(tf.add(tok, pos) as tf.Tensor2D, inp);
     const cache: LayerCache[] = [];
     for (let i = 0; i < this.config.nLayer; i++) {

@@ -8,6 +8,7 @@
  */
 import { tf } from '../tf';
 import { ConfigError, InputError, RlhfError } from '../errors';
+import { adamwUpdate } from '../backends/fused-ops';
 import { checkStateTensor, resolveAdamWOptions, sameShape, type AdamWOptions, type AdamWState, type ResolvedAdamWOptions, type StateTensor } from './adamw-options';
 
 export type { AdamWOptions, AdamWState, EpsilonPlacement, StateTensor } from './adamw-options';
@@ -74,7 +75,8 @@ export class AdamW {
   }
 
   /**
-   * Apply one update. Runs a fixed handful of tf ops per variable and leaves no tensors behind;
+   * Apply one update. Runs one fused kernel per variable on wasm (a handful of tf ops elsewhere) and
+   * leaves no tensors behind;
    * `grads` are not disposed.
    * @param grads - one gradient per variable, same order and shape as the variables.
    * @param learningRate - this step's learning rate (e.g. from a schedule); default: the option's.
@@ -112,23 +114,14 @@ export class AdamW {
     const stepSize = (lr * sqrtBc2) / (1 - beta1 ** t);
     const eps = epsilonPlacement === 'pytorch' ? epsilon * sqrtBc2 : epsilon;
     tf.tidy(() => {
-      const c1 = tf.scalar(1 - beta1);
-      const c2 = tf.scalar(1 - beta2);
-      const a = tf.scalar(stepSize);
-      const e = tf.scalar(eps);
-      const d = weightDecay > 0 ? tf.scalar(1 - lr * weightDecay) : null;
       for (let i = first; i < first + count; i++) {
-        const w = this.vars[i] as tf.Variable;
-        const m = ms[i] as tf.Variable;
-        const v = vs[i] as tf.Variable;
-        const g = grads[i - first] as tf.Tensor;
-        const mNew = m.add(g.sub(m).mul(c1));
-        const vNew = v.add(g.square().sub(v).mul(c2));
-        const update = mNew.mul(a).div(vNew.sqrt().add(e));
-        const base = d !== null && this.decayed[i] === true ? w.mul(d) : w;
+        const decay = weightDecay > 0 && this.decayed[i] === true ? 1 - lr * weightDecay : 1;
+        const s = { c1: 1 - beta1, c2: 1 - beta2, stepSize, eps, decay };
+        const [w, m, v] = [this.vars[i], ms[i], vs[i]] as [tf.Variable, tf.Variable, tf.Variable];
+        const [wNew, mNew, vNew] = adamwUpdate(w, m, v, grads[i - first] as tf.Tensor, s);
         m.assign(mNew);
         v.assign(vNew);
-        w.assign(base.sub(update));
+        w.assign(wNew);
       }
     });
     this.t = t;

@@ -1,0 +1,259 @@
+/**
+ * The math of the fused kernels, on plain typed arrays (row-major), so it can be property-tested
+ * against the tf-op compositions it replaces. Sums are accumulated in float64; results are stored as
+ * float32. Each function writes into the output arrays it is given.
+ * @internal
+ * @module
+ */
+
+const TANH_CLAMP = 7.90531110763549805;
+
+/**
+ * tanh to float32 accuracy: a [13/6] rational approximation on `|u| <= 7.905` (coefficients of
+ * Eigen's `generic_fast_tanh_float`), and `1 - 2 / (e^{2|u|} + 1)` beyond it. Several times faster
+ * than `Math.tanh` in V8.
+ */
+export function fastTanh(u: number): number {
+  if (u > TANH_CLAMP || u < -TANH_CLAMP) {
+    const t = 1 - 2 / (Math.exp(2 * Math.abs(u)) + 1);
+    return u < 0 ? -t : t;
+  }
+  const x2 = u * u;
+  const p = u * (4.89352455891786e-3 + x2 * (6.37261928875436e-4 + x2 * (1.48572235717979e-5 + x2 * (5.12229709037114e-8
+    + x2 * (-8.60467152213735e-11 + x2 * (2.00018790482477e-13 + x2 * -2.76076847742355e-16))))));
+  const q = 4.89352518554385e-3 + x2 * (2.268434632439e-3 + x2 * (1.18534705686654e-4 + x2 * 1.19825839466702e-6));
+  return p / q;
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_A = 0.044715;
+
+/** GELU (tanh form): `y = 0.5 x (1 + t)`, `t = tanh(c (x + a x^3))`; also stores `t` for the backward. */
+export function geluForward(x: Float32Array, y: Float32Array, t: Float32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    const th = fastTanh(GELU_C * (v + GELU_A * v * v * v));
+    t[i] = th;
+    y[i] = 0.5 * v * (1 + th);
+  }
+}
+
+/** `dx = dy * (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2))`. */
+export function geluBackward(dy: Float32Array, x: Float32Array, t: Float32Array, dx: Float32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    const th = t[i] as number;
+    const d = 0.5 * (1 + th) + 0.5 * v * (1 - th * th) * GELU_C * (1 + 3 * GELU_A * v * v);
+    dx[i] = (dy[i] as number) * d;
+  }
+}
+
+/** `out[c, r] = x[r, c]` for `x: [rows, cols]`, in cache-sized tiles. */
+export function transpose2d(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  const B = 32;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(r0 + B, rows);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(c0 + B, cols);
+      for (let r = r0; r < r1; r++) {
+        const src = r * cols;
+        for (let c = c0; c < c1; c++) out[c * rows + r] = x[src + c] as number;
+      }
+    }
+  }
+}
+
+/** Column sums of `x: [rows, cols]` into `out: [cols]` (float64 accumulation). */
+export function columnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  const acc = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const src = r * cols;
+    for (let c = 0; c < cols; c++) acc[c] = (acc[c] as number) + (x[src + c] as number);
+  }
+  out.set(acc);
+}
+
+/**
+ * LayerNorm over the last axis of `x: [rows, d]`: `xhat = (x - mean) * rstd`, `rstd = 1/sqrt(var + eps)`
+ * (biased variance), `y = xhat * gamma + beta`. Stores `xhat` and `rstd` for the backward.
+ */
+export function layerNormForward(
+  x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, d: number,
+  y: Float32Array, xhat: Float32Array, rstd: Float32Array,
+): void {
+  const rows = x.length / d;
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    let mean = 0;
+    for (let j = 0; j < d; j++) mean += x[o + j] as number;
+    mean /= d;
+    let vari = 0;
+    for (let j = 0; j < d; j++) {
+      const c = (x[o + j] as number) - mean;
+      vari += c * c;
+    }
+    const rs = 1 / Math.sqrt(vari / d + eps);
+    rstd[r] = rs;
+    for (let j = 0; j < d; j++) {
+      const h = ((x[o + j] as number) - mean) * rs;
+      xhat[o + j] = h;
+      y[o + j] = h * (gamma[j] as number) + (beta[j] as number);
+    }
+  }
+}
+
+/**
+ * LayerNorm backward: `dxhat = dy * gamma`, `dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))`,
+ * `dgamma = sum_rows(dy xhat)`, `dbeta = sum_rows(dy)`.
+ */
+export function layerNormBackward(
+  dy: Float32Array, xhat: Float32Array, rstd: Float32Array, gamma: Float32Array, d: number,
+  dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+): void {
+  const rows = dy.length / d;
+  const dg = new Float64Array(d);
+  const db = new Float64Array(d);
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    let m1 = 0;
+    let m2 = 0;
+    for (let j = 0; j < d; j++) {
+      const g = dy[o + j] as number;
+      const h = xhat[o + j] as number;
+      const dh = g * (gamma[j] as number);
+      m1 += dh;
+      m2 += dh * h;
+      dg[j] = (dg[j] as number) + g * h;
+      db[j] = (db[j] as number) + g;
+    }
+    m1 /= d;
+    m2 /= d;
+    const rs = rstd[r] as number;
+    for (let j = 0; j < d; j++) {
+      const dh = (dy[o + j] as number) * (gamma[j] as number);
+      dx[o + j] = (dh - m1 - (xhat[o + j] as number) * m2) * rs;
+    }
+  }
+  dgamma.set(dg);
+  dbeta.set(db);
+}
+
+/**
+ * Per row of `logits: [rows, V]`: `lse = log sum exp(logits)` and `logp = logits[target] - lse`
+ * (a target outside `[0, V)` selects nothing: `logp = -lse`, like a zero one-hot row).
+ */
+export function selectedLogProbsForward(logits: Float32Array, targets: Int32Array, V: number, logp: Float32Array, lse: Float32Array): void {
+  const rows = targets.length;
+  for (let r = 0; r < rows; r++) {
+    const o = r * V;
+    let max = -Infinity;
+    for (let j = 0; j < V; j++) max = Math.max(max, logits[o + j] as number);
+    let s = 0;
+    for (let j = 0; j < V; j++) s += Math.exp((logits[o + j] as number) - max);
+    const l = max + Math.log(s);
+    lse[r] = l;
+    const t = targets[r] as number;
+    logp[r] = (t >= 0 && t < V ? (logits[o + t] as number) : 0) - l;
+  }
+}
+
+/** `dlogits[r, j] = dy[r] * ([j = target_r] - exp(logits[r, j] - lse[r]))`. */
+export function selectedLogProbsBackward(
+  dy: Float32Array, logits: Float32Array, lse: Float32Array, targets: Int32Array, V: number, dlogits: Float32Array,
+): void {
+  const rows = targets.length;
+  for (let r = 0; r < rows; r++) {
+    const o = r * V;
+    const g = dy[r] as number;
+    const l = lse[r] as number;
+    for (let j = 0; j < V; j++) dlogits[o + j] = -g * Math.exp((logits[o + j] as number) - l);
+    const t = targets[r] as number;
+    if (t >= 0 && t < V) dlogits[o + t] = g * (1 - Math.exp((logits[o + t] as number) - l));
+  }
+}
+
+/** Rows `table[ids[i]]` of `table: [n, d]` into `out: [ids.length, d]`; an id outside `[0, n)` gives zeros. */
+export function gatherRows(table: Float32Array, ids: Int32Array, d: number, out: Float32Array): void {
+  const n = table.length / d;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as number;
+    if (id >= 0 && id < n) out.set(table.subarray(id * d, id * d + d), i * d);
+    else out.fill(0, i * d, i * d + d);
+  }
+}
+
+/** Scalars of one AdamW update (see `AdamW`): `update = stepSize * m / (sqrt(v) + eps)`. */
+export interface AdamWScalars { c1: number; c2: number; stepSize: number; eps: number; decay: number }
+
+/**
+ * One AdamW update of a variable: `m += (g - m) c1`, `v += (g^2 - v) c2` (each rounded to float32),
+ * `w = w * decay - stepSize * m / (sqrt(v) + eps)`.
+ */
+export function adamwUpdate(
+  w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, s: AdamWScalars,
+  wOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+): void {
+  const { c1, c2, stepSize, eps, decay } = s;
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i] as number;
+    const mi = m[i] as number;
+    const vi = v[i] as number;
+    const mn = Math.fround(mi + (gi - mi) * c1);
+    const vn = Math.fround(vi + (gi * gi - vi) * c2);
+    mOut[i] = mn;
+    vOut[i] = vn;
+    wOut[i] = (w[i] as number) * decay - (mn * stepSize) / (Math.sqrt(vn) + eps);
+  }
+}
+
+/** Sizes of an attention layer's head layout: batch, time, heads, head width. */
+export interface HeadDims { B: number; T: number; H: number; hd: number }
+
+/**
+ * `qkv: [B*T, 3d]` (columns q | k | v, each `[H, hd]`) into `q: [B*H, T, hd]` times `scale`, keys
+ * transposed `kT: [B*H, hd, T]` and `v: [B*H, T, hd]`. With `inverse`, the other way (the backward:
+ * `qkv` receives `scale * dq | dkT | dv`).
+ */
+export function splitHeads(
+  qkv: Float32Array, { B, T, H, hd }: HeadDims, scale: number,
+  q: Float32Array, kT: Float32Array, v: Float32Array, inverse = false,
+): void {
+  const d = H * hd;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * 3 * d;
+      for (let h = 0; h < H; h++) {
+        const bh = b * H + h;
+        const src = row + h * hd;
+        const qo = (bh * T + t) * hd;
+        const ko = bh * hd * T + t;
+        for (let e = 0; e < hd; e++) {
+          if (inverse) {
+            qkv[src + e] = (q[qo + e] as number) * scale;
+            qkv[src + d + e] = kT[ko + e * T] as number;
+            qkv[src + 2 * d + e] = v[qo + e] as number;
+          } else {
+            q[qo + e] = (qkv[src + e] as number) * scale;
+            kT[ko + e * T] = qkv[src + d + e] as number;
+            v[qo + e] = qkv[src + 2 * d + e] as number;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** `y: [B*H, T, hd]` into `out: [B*T, H*hd]` (heads side by side); with `inverse`, the other way. */
+export function mergeHeads(y: Float32Array, { B, T, H, hd }: HeadDims, out: Float32Array, inverse = false): void {
+  const d = H * hd;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const src = ((b * H + h) * T + t) * hd;
+        const dst = (b * T + t) * d + h * hd;
+        if (inverse) for (let e = 0; e < hd; e++) y[src + e] = out[dst + e] as number;
+        else for (let e = 0; e < hd; e++) out[dst + e] = y[src + e] as number;
+      }
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Fused kernels for the wasm backend, in TypeScript over views of the wasm heap (math in
+ * `fused-math.ts`). tfjs-backend-wasm 4.22 runs a 2D transpose at ~12 ns per element, a column sum as a
+ * transpose plus a row sum, tanh at ~13 ns per element, and a LayerNorm, GELU or log-softmax as a
+ * chain of 5-15 kernels each reading and writing the whole tensor; one pass each here. They are
+ * registered under their own names (tfjs's kernels are untouched) and reached through `fused-ops.ts`.
+ * @internal
+ * @module
+ */
+import { tf } from '../tf';
+import { allocate, f32, i32, internals } from './wasm-heap';
+import {
+  adamwUpdate, columnSums, geluBackward, geluForward, gatherRows, layerNormBackward, layerNormForward, mergeHeads,
+  selectedLogProbsBackward, selectedLogProbsForward, splitHeads, transpose2d, type AdamWScalars, type HeadDims,
+} from './fused-math';
+
+/** Kernel names, one per fused operation. */
+export const FUSED = {
+  transpose2d: 'TfjsRlhfTranspose2D',
+  columnSums: 'TfjsRlhfColumnSums',
+  geluForward: 'TfjsRlhfGeluForward',
+  geluBackward: 'TfjsRlhfGeluBackward',
+  layerNormForward: 'TfjsRlhfLayerNormForward',
+  layerNormBackward: 'TfjsRlhfLayerNormBackward',
+  logProbsForward: 'TfjsRlhfSelectedLogProbsForward',
+  logProbsBackward: 'TfjsRlhfSelectedLogProbsBackward',
+  gatherRows: 'TfjsRlhfGatherRows',
+  adamw: 'TfjsRlhfAdamW',
+  splitHeads: 'TfjsRlhfSplitHeads',
+  splitHeadsBackward: 'TfjsRlhfSplitHeadsBackward',
+  mergeHeads: 'TfjsRlhfMergeHeads',
+  mergeHeadsBackward: 'TfjsRlhfMergeHeadsBackward',
+} as const;
+
+type Inputs = Record<string, tf.TensorInfo>;
+type Kernel = (inputs: Inputs, be: ReturnType<typeof internals>, attrs: Record<string, unknown>) => tf.TensorInfo | tf.TensorInfo[];
+
+const dims = (t: tf.TensorInfo): [number, number] => [t.shape[0] as number, t.shape[t.shape.length - 1] as number];
+
+const kernels: Record<keyof typeof FUSED, Kernel> = {
+  transpose2d: ({ x }, be) => {
+    const [r, c] = dims(x as tf.TensorInfo);
+    const [out] = allocate(be, [c, r]) as [tf.TensorInfo];
+    transpose2d(f32(be, x as tf.TensorInfo), r, c, f32(be, out));
+    return out;
+  },
+  columnSums: ({ x }, be) => {
+    const [r, c] = dims(x as tf.TensorInfo);
+    const [out] = allocate(be, [c]) as [tf.TensorInfo];
+    columnSums(f32(be, x as tf.TensorInfo), r, c, f32(be, out));
+    return out;
+  },
+  geluForward: ({ x }, be) => {
+    const s = (x as tf.TensorInfo).shape;
+    const [y, t] = allocate(be, s, s) as [tf.TensorInfo, tf.TensorInfo];
+    geluForward(f32(be, x as tf.TensorInfo), f32(be, y), f32(be, t));
+    return [y, t];
+  },
+  geluBackward: ({ dy, x, t }, be) => {
+    const [dx] = allocate(be, (x as tf.TensorInfo).shape) as [tf.TensorInfo];
+    geluBackward(f32(be, dy as tf.TensorInfo), f32(be, x as tf.TensorInfo), f32(be, t as tf.TensorInfo), f32(be, dx));
+    return dx;
+  },
+  layerNormForward: ({ x, gamma, beta }, be, { eps }) => {
+    const [n, d] = dims(x as tf.TensorInfo);
+    const [y, xhat, rstd] = allocate(be, [n, d], [n, d], [n, 1]) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    const v = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
+    layerNormForward(v(x), v(gamma), v(beta), eps as number, d, v(y), v(xhat), v(rstd));
+    return [y, xhat, rstd];
+  },
+  layerNormBackward: ({ dy, xhat, rstd, gamma }, be) => {
+    const [n, d] = dims(dy as tf.TensorInfo);
+    const [dx, dg, db] = allocate(be, [n, d], [d], [d]) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    const v = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
+    layerNormBackward(v(dy), v(xhat), v(rstd), v(gamma), d, v(dx), v(dg), v(db));
+    return [dx, dg, db];
+  },
+  logProbsForward: ({ logits, targets }, be) => {
+    const [n, V] = dims(logits as tf.TensorInfo);
+    const [logp, lse] = allocate(be, [n], [n]) as [tf.TensorInfo, tf.TensorInfo];
+    selectedLogProbsForward(f32(be, logits as tf.TensorInfo), i32(be, targets as tf.TensorInfo), V, f32(be, logp), f32(be, lse));
+    return [logp, lse];
+  },
+  logProbsBackward: ({ dy, logits, lse, targets }, be) => {
+    const [n, V] = dims(logits as tf.TensorInfo);
+    const [dl] = allocate(be, [n, V]) as [tf.TensorInfo];
+    const v = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
+    selectedLogProbsBackward(v(dy), v(logits), v(lse), i32(be, targets as tf.TensorInfo), V, f32(be, dl));
+    return dl;
+  },
+  gatherRows: ({ table, ids }, be) => {
+    const d = dims(table as tf.TensorInfo)[1];
+    const [out] = allocate(be, [(ids as tf.TensorInfo).shape[0] as number, d]) as [tf.TensorInfo];
+    gatherRows(f32(be, table as tf.TensorInfo), i32(be, ids as tf.TensorInfo), d, f32(be, out));
+    return out;
+  },
+  adamw: ({ w, m, v, g }, be, attrs) => {
+    const s = (w as tf.TensorInfo).shape;
+    const [wo, mo, vo] = allocate(be, s, s, s) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    const x = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
+    adamwUpdate(x(w), x(m), x(v), x(g), attrs as unknown as AdamWScalars, x(wo), x(mo), x(vo));
+    return [wo, mo, vo];
+  },
+  splitHeads: ({ qkv }, be, attrs) => {
+    const h = attrs as unknown as HeadDims & { scale: number };
+    const [q, kT, v] = allocate(be, [h.B * h.H, h.T, h.hd], [h.B * h.H, h.hd, h.T], [h.B * h.H, h.T, h.hd]) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    splitHeads(f32(be, qkv as tf.TensorInfo), h, h.scale, f32(be, q), f32(be, kT), f32(be, v));
+    return [q, kT, v];
+  },
+  splitHeadsBackward: ({ dq, dkT, dv }, be, attrs) => {
+    const h = attrs as unknown as HeadDims & { scale: number };
+    const [dqkv] = allocate(be, [h.B * h.T, 3 * h.H * h.hd]) as [tf.TensorInfo];
+    const x = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
+    splitHeads(f32(be, dqkv), h, h.scale, x(dq), x(dkT), x(dv), true);
+    return dqkv;
+  },
+  mergeHeads: ({ y }, be, attrs) => {
+    const h = attrs as unknown as HeadDims;
+    const [out] = allocate(be, [h.B * h.T, h.H * h.hd]) as [tf.TensorInfo];
+    mergeHeads(f32(be, y as tf.TensorInfo), h, f32(be, out));
+    return out;
+  },
+  mergeHeadsBackward: ({ dy }, be, attrs) => {
+    const h = attrs as unknown as HeadDims;
+    const [dyh] = allocate(be, [h.B * h.H, h.T, h.hd]) as [tf.TensorInfo];
+    mergeHeads(f32(be, dyh), h, f32(be, dy as tf.TensorInfo), true);
+    return dyh;
+  },
+};
+
+let registered = false;
+
+/** Registers every fused kernel for the `wasm` backend (idempotent). */
+export function registerFusedKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const key of Object.keys(FUSED) as (keyof typeof FUSED)[]) {
+    if (tf.getKernel(FUSED[key], 'wasm') !== undefined) continue;
+    const k = kernels[key];
+    tf.registerKernel({
+      kernelName: FUSED[key],
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => k(inputs as Inputs, internals(backend), (attrs ?? {}) as Record<string, unknown>),
+    });
+  }
+  // The head layouts are the only fused kernels called outside a customGrad: they carry their gradients.
+  tf.registerGradient({
+    kernelName: FUSED.splitHeads,
+    gradFunc: (dy, _saved, attrs) => {
+      const [dq, dkT, dv] = dy as tf.Tensor[];
+      return { qkv: () => tf.engine().runKernel(FUSED.splitHeadsBackward, { dq, dkT, dv } as tf.NamedTensorMap, attrs) as tf.Tensor };
+    },
+  });
+  tf.registerGradient({
+    kernelName: FUSED.mergeHeads,
+    gradFunc: (dy, _saved, attrs) => ({ y: () => tf.engine().runKernel(FUSED.mergeHeadsBackward, { dy: dy as tf.Tensor }, attrs) as tf.Tensor }),
+  });
+}
