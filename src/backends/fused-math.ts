@@ -257,3 +257,29 @@ export function mergeHeads(y: Float32Array, { B, T, H, hd }: HeadDims, out: Floa
     }
   }
 }
+
+/**
+ * Concatenation of `a: [G, Ra, Ca]` and `b: [G, Rb, Cb]` along axis 1 (`Ca = Cb`) or 2 (`Ra = Rb`)
+ * into `out` (the KV cache's growth by one position while decoding).
+ */
+export function concat3d(a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[], axis: 1 | 2, out: Float32Array): void {
+  const [G, Ra, Ca] = aShape as [number, number, number];
+  const [, Rb, Cb] = bShape as [number, number, number];
+  if (axis === 1) {
+    const as = Ra * Ca;
+    const bs = Rb * Cb;
+    for (let g = 0; g < G; g++) {
+      out.set(a.subarray(g * as, g * as + as), g * (as + bs));
+      out.set(b.subarray(g * bs, g * bs + bs), g * (as + bs) + as);
+    }
+    return;
+  }
+  const C = Ca + Cb;
+  for (let r = 0; r < G * Ra; r++) {
+    const ao = r * Ca;
+    const bo = r * Cb;
+    const o = r * C;
+    for (let j = 0; j < Ca; j++) out[o + j] = a[ao + j] as number;
+    for (let j = 0; j < Cb; j++) out[o + Ca + j] = b[bo + j] as number;
+  }
+}

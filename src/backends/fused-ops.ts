@@ -144,6 +144,11 @@ export function mergeHeads(y: tf.Tensor3D, h: HeadDims): tf.Tensor2D {
   return tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, H * hd]) as tf.Tensor2D;
 }
 
+/** `tf.concat([a, b], axis)` for 3D float32 tensors and axis 1 or 2 (the KV cache). Differentiable. */
+export function concat3d(a: tf.Tensor3D, b: tf.Tensor3D, axis: 1 | 2): tf.Tensor3D {
+  return (fusedOn() ? run(FUSED.concat3d, { a, b }, { axis }) : tf.concat([a, b], axis)) as tf.Tensor3D;
+}
+
 // The head layouts' backward kernels are checked against compositions of the same permutations
 // (not through tf.grad: the check may run inside a customGrad, where no tape records).
 function splitHeadsBackwardCheck(qkv: tf.Tensor2D, h: HeadDims, scale: number): tf.Tensor {
@@ -180,6 +185,7 @@ function checkFused(): boolean {
       () => gatherRows(tf.transpose(x) as tf.Tensor2D, ids), () => adamwUpdate(x, y, tf.abs(x), y, s),
       () => splitHeads(qkv, heads, 0.5), () => mergeHeads(yh, heads),
       () => splitHeadsBackwardCheck(qkv, heads, 0.5), () => mergeHeadsBackwardCheck(yh, heads),
+      () => concat3d(yh, tf.reshape(qkv, [4, 3, 6]) as tf.Tensor3D, 2), () => concat3d(yh, tf.reshape(qkv, [4, 9, 2]) as tf.Tensor3D, 1),
     ];
     return cases.every((c) => {
       state = 'fused';

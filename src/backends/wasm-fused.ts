@@ -10,7 +10,7 @@
 import { tf } from '../tf';
 import { allocate, f32, i32, internals } from './wasm-heap';
 import {
-  adamwUpdate, columnSums, geluBackward, geluForward, gatherRows, layerNormBackward, layerNormForward, mergeHeads,
+  adamwUpdate, columnSums, concat3d, geluBackward, geluForward, gatherRows, layerNormBackward, layerNormForward, mergeHeads,
   selectedLogProbsBackward, selectedLogProbsForward, splitHeads, transpose2d, type AdamWScalars, type HeadDims,
 } from './fused-math';
 
@@ -30,6 +30,7 @@ export const FUSED = {
   splitHeadsBackward: 'TfjsRlhfSplitHeadsBackward',
   mergeHeads: 'TfjsRlhfMergeHeads',
   mergeHeadsBackward: 'TfjsRlhfMergeHeadsBackward',
+  concat3d: 'TfjsRlhfConcat3D',
 } as const;
 
 type Inputs = Record<string, tf.TensorInfo>;
@@ -126,6 +127,15 @@ const kernels: Record<keyof typeof FUSED, Kernel> = {
     mergeHeads(f32(be, dyh), h, f32(be, dy as tf.TensorInfo), true);
     return dyh;
   },
+  concat3d: ({ a, b }, be, attrs) => {
+    const [x, y] = [a, b] as [tf.TensorInfo, tf.TensorInfo];
+    const axis = attrs.axis as 1 | 2;
+    const shape = [...x.shape];
+    shape[axis] = (shape[axis] as number) + (y.shape[axis] as number);
+    const [out] = allocate(be, shape) as [tf.TensorInfo];
+    concat3d(f32(be, x), x.shape, f32(be, y), y.shape, axis, f32(be, out));
+    return out;
+  },
 };
 
 let registered = false;
@@ -143,7 +153,17 @@ export function registerFusedKernels(): void {
       kernelFunc: ({ inputs, backend, attrs }) => k(inputs as Inputs, internals(backend), (attrs ?? {}) as Record<string, unknown>),
     });
   }
-  // The head layouts are the only fused kernels called outside a customGrad: they carry their gradients.
+  // The head layouts and the concatenation are the fused kernels called outside a customGrad: they carry their gradients.
+  tf.registerGradient({
+    kernelName: FUSED.concat3d,
+    inputsToSave: ['a'],
+    gradFunc: (dy, saved, attrs) => {
+      const d = dy as tf.Tensor3D;
+      const axis = (attrs as { axis: number }).axis;
+      const split = (saved[0] as tf.Tensor).shape[axis] as number;
+      return { a: () => tf.split(d, [split, (d.shape[axis] as number) - split], axis)[0] as tf.Tensor, b: () => tf.split(d, [split, (d.shape[axis] as number) - split], axis)[1] as tf.Tensor };
+    },
+  });
   tf.registerGradient({
     kernelName: FUSED.splitHeads,
     gradFunc: (dy, _saved, attrs) => {

@@ -10,7 +10,7 @@ import { tf } from '../tf';
 import { Rng } from '../ops/random';
 import type { ResolvedTransformerConfig } from './config';
 import { bmm, embed, gelu, layerNorm, linear, matmul2d } from './layers';
-import { mergeHeads, splitHeads } from '../backends/fused-ops';
+import { concat3d, mergeHeads, splitHeads } from '../backends/fused-ops';
 import { attentionBias, positionIds, type PaddedBatch } from './batch';
 import { inheritQuantized } from '../compress/registry';
 
@@ -136,8 +136,8 @@ export class Transformer {
     const dims = { B, T, H, hd };
     const [q, kNew, vNew] = splitHeads(qkv, dims, 1 / Math.sqrt(hd)); // q / sqrt(hd): [B*H, T, hd]; kT: [B*H, hd, T]; v: [B*H, T, hd]
     const past = inp.cache?.[i];
-    const kT = (past ? tf.concat([past.kT, kNew], 2) : kNew) as tf.Tensor3D; //                       [B*H, hd, Tk]
-    const v = (past ? tf.concat([past.v, vNew], 1) : vNew) as tf.Tensor3D; //                         [B*H, Tk, hd]
+    const kT = past ? concat3d(past.kT, kNew, 2) : kNew; //                                          [B*H, hd, Tk]
+    const v = past ? concat3d(past.v, vNew, 1) : vNew; //                                            [B*H, Tk, hd]
     const Tk = kT.shape[2];
     const scores = bmm(q, kT); //                                                                       [B*H, T, Tk]
     const biased = tf.add(tf.reshape(scores, [B, H, T, Tk]), inp.bias); //                              [B, H, T, Tk]

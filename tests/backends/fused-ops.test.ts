@@ -137,6 +137,19 @@ describe('fused kernels (wasm)', () => {
     }), { numRuns: 30 });
   });
 
+  it('concatenation along axis 1 and 2 and its gradient equal tf.concat', () => {
+    const shapes = fc.record({ G: fc.integer({ min: 1, max: 4 }), R: fc.integer({ min: 1, max: 5 }), C: fc.integer({ min: 1, max: 5 }), extra: fc.integer({ min: 1, max: 3 }), axis: fc.constantFrom(1 as const, 2 as const), seed: fc.integer({ min: 0, max: 1e6 }) });
+    fc.assert(fc.property(shapes, ({ G, R, C, extra, axis, seed }) => {
+      const a = tf.tensor3d(values(G * R * C, seed), [G, R, C]);
+      const bShape: [number, number, number] = axis === 1 ? [G, extra, C] : [G, R, extra];
+      const b = tf.tensor3d(values(bShape[0] * bShape[1] * bShape[2], seed + 1), bShape);
+      const w = tf.tensor(values(a.size + b.size, seed + 2), axis === 1 ? [G, R + extra, C] : [G, R, C + extra]);
+      expectClose(...bothWays(() => ops.concat3d(a, b, axis)), 0);
+      expectClose(...bothWays(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(ops.concat3d(x as tf.Tensor3D, y as tf.Tensor3D, axis), w)))([a, b])), 0);
+      tf.dispose([a, b, w]);
+    }), { numRuns: 40 });
+  });
+
   it('leave no tensors behind', () => {
     const x = tf.tensor2d(values(12, 1), [3, 4]);
     const [g, b] = [tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D];
