@@ -48,8 +48,21 @@ export interface ScalingResult {
   steps: number;
   train: ScalingRow[];
   generation: { tokensPerSecond: number; autoTokensPerSecond: number; newTokens: number };
-  torch: { train: number; generation: number; version: string; threads: number } | { skipped: string };
+  /** PyTorch peer rows: the issue's configuration first, then PyTorch's best setting on this machine. */
+  torch: TorchRow[] | { skipped: string };
 }
+
+/** One PyTorch peer measurement. */
+export interface TorchRow { label: string; train: number; generation: number; version: string; threads: number }
+
+/**
+ * The PyTorch configurations measured. Debian's python3-torch links the pthreads OpenBLAS, whose own
+ * threads come on top of torch's: with both at 2 (the issue's configuration), 4 threads share 2 cores.
+ */
+const TORCH_CONFIGS = [
+  { label: '2 threads (OMP_NUM_THREADS=2, OPENBLAS_NUM_THREADS=2: the issue\'s peer)', env: { TORCH_THREADS: '2', OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' } },
+  { label: '1 thread (OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1: its fastest here)', env: { TORCH_THREADS: '1', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } },
+];
 
 const VOCAB = 259;
 const BATCH = 8;
@@ -70,22 +83,27 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 }
 
-async function trainRow(workers: number, data: Int32Array, warmup: number, steps: number): Promise<Omit<ScalingRow, 'speedup' | 'efficiency'>> {
+/** A trainer kept alive across the interleaved rounds. */
+interface LiveRow { workers: number; policy: TransformerPolicy; trainer: LMTrainer; rssPerWorkerMiB: number | null; tps: number[] }
+
+async function startRow(workers: number, data: Int32Array, warmup: number): Promise<LiveRow> {
   const policy = TransformerPolicy.fromPreset('micro', VOCAB);
   const trainer = new LMTrainer({ policy, batchSize: BATCH, sequenceLength: SEQ, warmupSteps: 0, seed: 0, workers });
   global.gc?.();
   const rss0 = process.memoryUsage().rss;
   await trainer.train(data, { steps: warmup });
   const rss1 = process.memoryUsage().rss;
-  const hist = await trainer.train(data, { steps });
-  const mem = await trainer.workerMemory();
-  trainer.dispose();
-  policy.dispose();
-  const extra = workers - 1;
+  return { workers, policy, trainer, rssPerWorkerMiB: workers > 1 ? (rss1 - rss0) / (workers - 1) / MiB : null, tps: [] };
+}
+
+async function finishRow(r: LiveRow): Promise<Omit<ScalingRow, 'speedup' | 'efficiency'>> {
+  const mem = await r.trainer.workerMemory();
+  r.trainer.dispose();
+  r.policy.dispose();
   return {
-    workers,
-    tokensPerSecond: median(hist.map((h) => h.tokensPerSecond)),
-    rssPerWorkerMiB: extra > 0 ? (rss1 - rss0) / extra / MiB : null,
+    workers: r.workers,
+    tokensPerSecond: median(r.tps),
+    rssPerWorkerMiB: r.rssPerWorkerMiB,
     workerHeapMiB: mem.length > 0 ? mem.reduce((a, m) => a + m.backendBytes + m.heapUsedBytes, 0) / mem.length / MiB : null,
     workerTensors: mem.map((m) => m.numTensors),
   };
@@ -108,7 +126,7 @@ async function generationTps(newTokens: number, workers: number | 'auto'): Promi
 
 const TORCH_SCRIPT = `
 import sys, time, json, math, torch, torch.nn as nn, torch.nn.functional as F
-torch.set_num_threads(2); torch.manual_seed(0)
+import os; torch.set_num_threads(int(os.environ.get('TORCH_THREADS', '2'))); torch.manual_seed(0)
 V, T, D, H, L, B, STEPS, NEW = 259, 64, 128, 4, 4, 8, int(sys.argv[1]), int(sys.argv[2])
 class Block(nn.Module):
     def __init__(s):
@@ -165,43 +183,67 @@ function torchPython(): string | undefined {
   return undefined;
 }
 
-function torchRow(steps: number, newTokens: number): ScalingResult['torch'] {
-  const python = torchPython();
-  if (python === undefined) {
-    return { skipped: 'no python3 that imports torch (install Debian python3-torch + libopenblas0-pthread to get this row)' };
-  }
-  const file = path.join(os.tmpdir(), `tfjs-rlhf-torch-peer-${process.pid}.py`);
-  fs.writeFileSync(file, TORCH_SCRIPT);
-  try {
-    const out = execFileSync(python, [file, String(steps), String(newTokens)], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' } });
-    return JSON.parse(out.trim().split('\n').at(-1) as string) as ScalingResult['torch'];
-  } catch (e) {
-    return { skipped: `the PyTorch script failed: ${(e as Error).message.slice(0, 200)}` };
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
+/** Runs every PyTorch configuration once (`steps` steps); null when torch is missing. */
+function torchRound(python: string, file: string, steps: number, newTokens: number): TorchRow[] {
+  return TORCH_CONFIGS.map(({ label, env }) => {
+    const out = execFileSync(python, [file, String(steps), String(newTokens)], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, ...env } });
+    return { label, ...(JSON.parse(out.trim().split('\n').at(-1) as string) as Omit<TorchRow, 'label'>) };
+  });
 }
 
-/** Measures the scaling table (see the module notes). */
+/** Medians over rounds of each configuration's rows. */
+function medianRows(rounds: TorchRow[][]): TorchRow[] {
+  return TORCH_CONFIGS.map((_, i) => {
+    const rs = rounds.map((r) => r[i] as TorchRow);
+    return { ...(rs[0] as TorchRow), train: median(rs.map((r) => r.train)), generation: median(rs.map((r) => r.generation)) };
+  });
+}
+
+/**
+ * Measures the scaling table (see the module notes). The replica counts and the PyTorch peers run in
+ * interleaved rounds, so that a slow spell of a shared machine hits every row alike.
+ */
 export async function runScaling(o: ScalingOptions = {}): Promise<ScalingResult> {
   const log = o.log ?? ((l: string) => console.log(l));
   await useBackend('wasm');
   const cores = os.availableParallelism();
   const maxW = Math.min(o.maxWorkers ?? cores, BATCH);
-  const steps = o.quick ? 3 : 20;
+  const [rounds, perRound] = o.quick ? [1, 3] : [4, 5];
   const data = tokens(200_000);
-  const rows: Omit<ScalingRow, 'speedup' | 'efficiency'>[] = [];
-  for (let w = 1; w <= maxW; w++) {
-    log(`scaling: training micro with ${w} replica(s), ${steps} steps`);
-    rows.push(await trainRow(w, data, 2, steps));
+  const live: LiveRow[] = [];
+  for (let w = 1; w <= maxW; w++) live.push(await startRow(w, data, 2));
+  const python = torchPython();
+  const file = path.join(os.tmpdir(), `tfjs-rlhf-torch-peer-${process.pid}.py`);
+  fs.writeFileSync(file, TORCH_SCRIPT);
+  const newTokens = o.quick ? 16 : 64;
+  const torchRounds: TorchRow[][] = [];
+  let torchSkip: string | undefined = python === undefined ? 'no python3 that imports torch (install Debian python3-torch + libopenblas0-pthread to get these rows)' : undefined;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const r of live) {
+        log(`scaling: round ${round + 1}/${rounds}, training micro with ${r.workers} replica(s), ${perRound} steps`);
+        r.tps.push(...(await r.trainer.train(data, { steps: perRound })).map((h) => h.tokensPerSecond));
+      }
+      if (python !== undefined && torchSkip === undefined) {
+        log(`scaling: round ${round + 1}/${rounds}, PyTorch peers`);
+        try {
+          torchRounds.push(torchRound(python, file, perRound, newTokens));
+        } catch (e) {
+          torchSkip = `the PyTorch script failed: ${(e as Error).message.slice(0, 200)}`;
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(file, { force: true });
   }
+  const rows: Omit<ScalingRow, 'speedup' | 'efficiency'>[] = [];
+  for (const r of live) rows.push(await finishRow(r));
   const base = rows[0]?.tokensPerSecond ?? NaN;
   const train = rows.map((r) => ({ ...r, speedup: r.tokensPerSecond / base, efficiency: r.tokensPerSecond / base / r.workers }));
-  const newTokens = o.quick ? 16 : 64;
   log('scaling: KV-cached generation, batch 8');
   const generation = { tokensPerSecond: await generationTps(newTokens, 1), autoTokensPerSecond: await generationTps(newTokens, 'auto'), newTokens };
-  log('scaling: PyTorch peer');
-  return { cores, cpuModel: os.cpus()[0]?.model ?? 'unknown', steps, train, generation, torch: torchRow(steps, newTokens) };
+  const torch = torchSkip !== undefined ? { skipped: torchSkip } : medianRows(torchRounds);
+  return { cores, cpuModel: os.cpus()[0]?.model ?? 'unknown', steps: rounds * perRound, train, generation, torch };
 }
 
 const f0 = (x: number | null): string => (x === null || !Number.isFinite(x) ? '-' : Math.round(x).toLocaleString('en-US'));
@@ -209,21 +251,23 @@ const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 
 /** The result as a markdown section for docs/benchmarks.md. */
 export function scalingMarkdown(r: ScalingResult): string {
-  const torch = 'skipped' in r.torch ? null : r.torch;
+  const torch = 'skipped' in r.torch ? [] : r.torch;
   const lines = [
     '### Scaling across cores (data-parallel workers)', '',
-    `${r.cores} cores (${r.cpuModel}); micro config (vocab ${VOCAB}, context ${SEQ}, d 128, 4 heads, 4 layers), batch ${BATCH}, median of ${r.steps} steps; wasm backend, one single-threaded instance per replica (the main thread is replica 1).`, '',
+    `${r.cores} cores (${r.cpuModel}); micro config (vocab ${VOCAB}, context ${SEQ}, d 128, 4 heads, 4 layers), batch ${BATCH}, median of ${r.steps} steps in interleaved rounds (PyTorch: median over the rounds of each run's median step); wasm backend, one single-threaded instance per replica (the main thread is replica 1).`, '',
     '| replicas | train tok/s | speedup | efficiency | RSS per worker (MiB) | worker wasm + JS heap (MiB) | tensors per worker |',
     '|---|---|---|---|---|---|---|',
     ...r.train.map((t) => `| ${t.workers} | **${f0(t.tokensPerSecond)}** | ${f2(t.speedup)}x | ${(100 * t.efficiency).toFixed(0)}% | ${f0(t.rssPerWorkerMiB)} | ${f0(t.workerHeapMiB)} | ${t.workerTensors.join(', ') || '-'} |`),
+    ...torch.map((t) => `| PyTorch ${t.version} CPU, ${t.label} | ${f0(t.train)} | | | | | |`),
   ];
-  if (torch !== null) {
-    lines.push(`| PyTorch ${torch.version} CPU, ${torch.threads} threads | ${f0(torch.train)} | | | | | |`);
+  const auto = r.train[r.train.length - 1]?.tokensPerSecond ?? NaN;
+  if (torch.length > 0) {
+    lines.push('', `Default options (${r.train.length} replicas) against each PyTorch row: ${torch.map((t) => `**${f2(auto / t.train)}x** (${t.threads} thread${t.threads === 1 ? '' : 's'})`).join(', ')}.`);
   }
-  lines.push('', `KV-cached generation, batch ${BATCH}, ${r.generation.newTokens} new tokens (median of 3 calls): **${f0(r.generation.tokensPerSecond)} tok/s** with \`workers: 1\` (in-process, one core), ` +
+  lines.push('', `KV-cached generation, batch ${BATCH}, ${r.generation.newTokens} new tokens (median of 3 calls): **${f0(r.generation.tokensPerSecond)} tok/s** with \`workers: 1\` (the default: in-process, one core), ` +
     `**${f0(r.generation.autoTokensPerSecond)} tok/s** with \`workers: 'auto'\` (${Math.min(r.cores, BATCH)} threads, rows split)` +
-    (torch !== null ? `; PyTorch ${f0(torch.generation)} tok/s.` : '.'));
-  if (torch === null && 'skipped' in r.torch) lines.push('', `PyTorch peer row skipped: ${r.torch.skipped}.`);
+    (torch.length > 0 ? `; PyTorch ${torch.map((t) => `${f0(t.generation)} tok/s (${t.threads} thread${t.threads === 1 ? '' : 's'})`).join(', ')}.` : '.'));
+  if ('skipped' in r.torch) lines.push('', `PyTorch peer rows skipped: ${r.torch.skipped}.`);
   return lines.join('\n');
 }
 

@@ -182,20 +182,23 @@ export function gatherRows(table: Float32Array, ids: Int32Array, d: number, out:
   }
 }
 
-/** Scalars of one AdamW update (see `AdamW`): `update = stepSize * m / (sqrt(v) + eps)`. */
-export interface AdamWScalars { c1: number; c2: number; stepSize: number; eps: number; decay: number }
+/**
+ * Scalars of one AdamW update (see `AdamW`): `update = stepSize * m / (sqrt(v) + eps)`; the gradient
+ * is multiplied by `gradScale` first (a global-norm clip factor).
+ */
+export interface AdamWScalars { c1: number; c2: number; stepSize: number; eps: number; decay: number; gradScale: number }
 
 /**
- * One AdamW update of a variable: `m += (g - m) c1`, `v += (g^2 - v) c2` (each rounded to float32),
- * `w = w * decay - stepSize * m / (sqrt(v) + eps)`.
+ * One AdamW update of a variable: `g = fround(g * gradScale)`, `m += (g - m) c1`, `v += (g^2 - v) c2`
+ * (each rounded to float32), `w = w * decay - stepSize * m / (sqrt(v) + eps)`.
  */
 export function adamwUpdate(
   w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, s: AdamWScalars,
   wOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
 ): void {
-  const { c1, c2, stepSize, eps, decay } = s;
+  const { c1, c2, stepSize, eps, decay, gradScale } = s;
   for (let i = 0; i < w.length; i++) {
-    const gi = g[i] as number;
+    const gi = gradScale === 1 ? (g[i] as number) : Math.fround((g[i] as number) * gradScale);
     const mi = m[i] as number;
     const vi = v[i] as number;
     const mn = Math.fround(mi + (gi - mi) * c1);
@@ -282,4 +285,15 @@ export function concat3d(a: Float32Array, aShape: readonly number[], b: Float32A
     for (let j = 0; j < Ca; j++) out[o + j] = a[ao + j] as number;
     for (let j = 0; j < Cb; j++) out[o + Ca + j] = b[bo + j] as number;
   }
+}
+
+/** `sum_i sum(x_i^2)` over several arrays (float64 accumulation, in order). */
+export function sumOfSquares(xs: readonly Float32Array[]): number {
+  let s = 0;
+  for (const x of xs) {
+    let part = 0;
+    for (let i = 0; i < x.length; i++) part += (x[i] as number) * (x[i] as number);
+    s += part;
+  }
+  return s;
 }

@@ -113,8 +113,9 @@ export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
 }
 
 /** One AdamW update of a variable's value, moments and gradient: `[w, m, v]` after it. */
-export function adamwUpdate(w: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, s: AdamWScalars): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  if (fusedOn()) return run(FUSED.adamw, { w, m, v, g }, s) as [tf.Tensor, tf.Tensor, tf.Tensor];
+export function adamwUpdate(w: tf.Tensor, m: tf.Tensor, v: tf.Tensor, grad: tf.Tensor, s: AdamWScalars): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (fusedOn()) return run(FUSED.adamw, { w, m, v, g: grad }, s) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const g = s.gradScale === 1 ? grad : tf.mul(grad, s.gradScale);
   const mNew = tf.add(m, tf.mul(tf.sub(g, m), s.c1));
   const vNew = tf.add(v, tf.mul(tf.sub(tf.square(g), v), s.c2));
   const update = tf.div(tf.mul(mNew, s.stepSize), tf.add(tf.sqrt(vNew), s.eps));
@@ -142,6 +143,16 @@ export function mergeHeads(y: tf.Tensor3D, h: HeadDims): tf.Tensor2D {
   if (fusedOn()) return run(FUSED.mergeHeads, { y }, { ...h }) as tf.Tensor2D;
   const { B, T, H, hd } = h;
   return tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, H * hd]) as tf.Tensor2D;
+}
+
+/**
+ * `sum_i sum(x_i^2)` of float32 tensors as a scalar (one kernel on wasm; a chain of adds elsewhere:
+ * WebGPU binds one buffer per `addN` input and allows 8 per stage by default).
+ */
+export function sumOfSquares(xs: readonly tf.Tensor[]): tf.Scalar {
+  if (xs.length === 0) return tf.scalar(0);
+  if (fusedOn() && xs.every((x) => x.dtype === 'float32')) return run(FUSED.sumOfSquares, Object.fromEntries(xs.map((x, i) => [`x${i}`, x]))) as tf.Scalar;
+  return tf.tidy(() => xs.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)) as tf.Scalar);
 }
 
 /** `tf.concat([a, b], axis)` for 3D float32 tensors and axis 1 or 2 (the KV cache). Differentiable. */
@@ -177,7 +188,7 @@ function checkFused(): boolean {
     const heads: HeadDims = { B: 2, T: 3, H: 2, hd: 2 };
     const [qkv, yh] = [rnd([6, 12]), rnd([4, 3, 2])] as [tf.Tensor2D, tf.Tensor3D];
     const [ids, targets] = [tf.tensor1d([3, 0, 6, 6, 1], 'int32'), tf.tensor1d([1, 0, 6, 2, 3], 'int32')];
-    const s: AdamWScalars = { c1: 0.1, c2: 0.05, stepSize: 0.01, eps: 1e-8, decay: 0.99 };
+    const s: AdamWScalars = { c1: 0.1, c2: 0.05, stepSize: 0.01, eps: 1e-8, decay: 0.99, gradScale: 0.5 };
     const cases: (() => tf.Tensor | tf.Tensor[])[] = [
       () => transpose2d(x), () => columnSums(x), () => geluForward(x), () => geluBackward(y, x, tf.tanh(x)),
       () => layerNormForward(x, d, tf.neg(d) as tf.Tensor1D, 1e-5), () => layerNormBackward(y, x, rstd, d),
@@ -185,7 +196,7 @@ function checkFused(): boolean {
       () => gatherRows(tf.transpose(x) as tf.Tensor2D, ids), () => adamwUpdate(x, y, tf.abs(x), y, s),
       () => splitHeads(qkv, heads, 0.5), () => mergeHeads(yh, heads),
       () => splitHeadsBackwardCheck(qkv, heads, 0.5), () => mergeHeadsBackwardCheck(yh, heads),
-      () => concat3d(yh, tf.reshape(qkv, [4, 3, 6]) as tf.Tensor3D, 2), () => concat3d(yh, tf.reshape(qkv, [4, 9, 2]) as tf.Tensor3D, 1),
+      () => sumOfSquares([x, y, d]), () => concat3d(yh, tf.reshape(qkv, [4, 3, 6]) as tf.Tensor3D, 2), () => concat3d(yh, tf.reshape(qkv, [4, 9, 2]) as tf.Tensor3D, 1),
     ];
     return cases.every((c) => {
       state = 'fused';

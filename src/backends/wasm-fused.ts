@@ -11,7 +11,7 @@ import { tf } from '../tf';
 import { allocate, f32, i32, internals } from './wasm-heap';
 import {
   adamwUpdate, columnSums, concat3d, geluBackward, geluForward, gatherRows, layerNormBackward, layerNormForward, mergeHeads,
-  selectedLogProbsBackward, selectedLogProbsForward, splitHeads, transpose2d, type AdamWScalars, type HeadDims,
+  selectedLogProbsBackward, selectedLogProbsForward, splitHeads, sumOfSquares, transpose2d, type AdamWScalars, type HeadDims,
 } from './fused-math';
 
 /** Kernel names, one per fused operation. */
@@ -31,6 +31,7 @@ export const FUSED = {
   mergeHeads: 'TfjsRlhfMergeHeads',
   mergeHeadsBackward: 'TfjsRlhfMergeHeadsBackward',
   concat3d: 'TfjsRlhfConcat3D',
+  sumOfSquares: 'TfjsRlhfSumOfSquares',
 } as const;
 
 type Inputs = Record<string, tf.TensorInfo>;
@@ -134,6 +135,13 @@ const kernels: Record<keyof typeof FUSED, Kernel> = {
     shape[axis] = (shape[axis] as number) + (y.shape[axis] as number);
     const [out] = allocate(be, shape) as [tf.TensorInfo];
     concat3d(f32(be, x), x.shape, f32(be, y), y.shape, axis, f32(be, out));
+    return out;
+  },
+  sumOfSquares: (inputs, be) => {
+    const n = Object.keys(inputs).length; // inputs x0 .. x{n-1}, in order
+    const [out] = allocate(be, []) as [tf.TensorInfo];
+    const xs = Array.from({ length: n }, (_, i) => f32(be, inputs[`x${i}`] as tf.TensorInfo));
+    f32(be, out)[0] = sumOfSquares(xs);
     return out;
   },
 };

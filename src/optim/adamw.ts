@@ -80,10 +80,13 @@ export class AdamW {
    * `grads` are not disposed.
    * @param grads - one gradient per variable, same order and shape as the variables.
    * @param learningRate - this step's learning rate (e.g. from a schedule); default: the option's.
-   * @throws {@link InputError} if the gradients do not match the variables or the rate is invalid.
+   * @param gradScale - multiplies every gradient first (e.g. a global-norm clip factor, as
+   *   {@link clipByGlobalNorm} would apply, without materialising the clipped gradients); finite, >= 0.
+   *   Default 1.
+   * @throws {@link InputError} if the gradients do not match the variables or the rate or scale is invalid.
    */
-  applyGradients(grads: readonly tf.Tensor[], learningRate?: number): void {
-    this.applyGradientsFrom(0, grads, learningRate, this.vars.length);
+  applyGradients(grads: readonly tf.Tensor[], learningRate?: number, gradScale = 1): void {
+    this.applyGradientsFrom(0, grads, learningRate, this.vars.length, gradScale);
   }
 
   /**
@@ -93,15 +96,18 @@ export class AdamW {
    * AdamW over the rest from {@link AdamW.exportState}`(first, count)`).
    * @throws {@link InputError} if the range or the gradients do not match the variables.
    */
-  applyGradientsToRange(first: number, grads: readonly tf.Tensor[], learningRate?: number): void {
-    this.applyGradientsFrom(first, grads, learningRate, Array.isArray(grads) ? grads.length : -1);
+  applyGradientsToRange(first: number, grads: readonly tf.Tensor[], learningRate?: number, gradScale = 1): void {
+    this.applyGradientsFrom(first, grads, learningRate, Array.isArray(grads) ? grads.length : -1, gradScale);
   }
 
-  private applyGradientsFrom(first: number, grads: readonly tf.Tensor[], learningRate: number | undefined, count: number): void {
+  private applyGradientsFrom(first: number, grads: readonly tf.Tensor[], learningRate: number | undefined, count: number, gradScale: number): void {
     this.assertLive();
     const lr = learningRate ?? this.opts.learningRate;
     if (!(typeof lr === 'number' && Number.isFinite(lr) && lr >= 0)) {
       throw new InputError('learningRate', lr, 'must be a finite number >= 0');
+    }
+    if (!(typeof gradScale === 'number' && Number.isFinite(gradScale) && gradScale >= 0)) {
+      throw new InputError('gradScale', gradScale, 'must be a finite number >= 0');
     }
     this.checkRange(first, count);
     this.checkGrads(grads, first, count);
@@ -116,7 +122,7 @@ export class AdamW {
     tf.tidy(() => {
       for (let i = first; i < first + count; i++) {
         const decay = weightDecay > 0 && this.decayed[i] === true ? 1 - lr * weightDecay : 1;
-        const s = { c1: 1 - beta1, c2: 1 - beta2, stepSize, eps, decay };
+        const s = { c1: 1 - beta1, c2: 1 - beta2, stepSize, eps, decay, gradScale: Math.fround(gradScale) };
         const [w, m, v] = [this.vars[i], ms[i], vs[i]] as [tf.Variable, tf.Variable, tf.Variable];
         const [wNew, mNew, vNew] = adamwUpdate(w, m, v, grads[i - first] as tf.Tensor, s);
         m.assign(mNew);

@@ -5,6 +5,7 @@
  */
 import { tf } from '../tf';
 import { ConfigError } from '../errors';
+import { sumOfSquares as fusedSumOfSquares } from '../backends/fused-ops';
 
 /** Result of {@link clipByGlobalNorm}. */
 export interface ClipResult {
@@ -29,12 +30,7 @@ export function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
  * new scalar the caller owns; callable inside `tf.tidy`.
  */
 export function sumOfSquares(grads: readonly tf.Tensor[]): tf.Scalar {
-  return tf.tidy(() => {
-    if (grads.length === 0) return tf.scalar(0);
-    // A chain of adds, not one addN: WebGPU binds one storage buffer per addN input, and devices
-    // allow 8 per shader stage by default (a model has dozens of gradients). Same order, same sum.
-    return grads.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)) as tf.Scalar;
-  });
+  return fusedSumOfSquares(grads);
 }
 
 /**

@@ -91,12 +91,7 @@ function decide(m: Extract<ToCritic, { type: 'decide' }>): void {
   if (p === undefined || p.gen !== m.gen) throw new Error(`critic worker: a decision for minibatch ${m.gen} without its gradients`);
   try {
     if (!m.go) return;
-    const scaled = m.scale === 1 ? p.grads : tf.tidy(() => p.grads.map((g) => tf.mul(g, m.scale)));
-    try {
-      (opt as AdamW).applyGradients(scaled, m.learningRate);
-    } finally {
-      if (scaled !== p.grads) tf.dispose(scaled);
-    }
+    (opt as AdamW).applyGradients(p.grads, m.learningRate, m.scale);
   } finally {
     tf.dispose(p.grads);
   }

@@ -73,16 +73,14 @@ export function computeShardGradient(rep: Replica, task: ShardTask, slot: Float3
 /** Multiplies the summed gradient by `scale` (the clip factor) and applies one AdamW update at `lr`. */
 export function applySummedGradient(rep: Replica, sum: Float32Array, scale: number, lr: number): void {
   const vars = rep.opt.variables as tf.Variable[];
-  const grads = tf.tidy(() => {
-    let off = 0;
-    return vars.map((v) => {
-      const g = tf.tensor(sum.subarray(off, off + v.size), v.shape, 'float32');
-      off += v.size;
-      return scale === 1 ? g : tf.mul(g, scale);
-    });
+  let off = 0;
+  const grads = vars.map((v) => {
+    const g = tf.tensor(sum.subarray(off, off + v.size), v.shape, 'float32');
+    off += v.size;
+    return g;
   });
   try {
-    rep.opt.applyGradients(grads, lr);
+    rep.opt.applyGradients(grads, lr, scale);
   } finally {
     tf.dispose(grads);
   }

@@ -82,12 +82,7 @@ function splitStep(args: UpdateArgs, worker: CriticWorker, first: number): Minib
       const scale = Number.isFinite(o.maxGradNorm) ? Math.fround(Math.min(1, o.maxGradNorm / (gradNorm + 1e-6))) : 1;
       worker.decide(gen, bad === undefined, scale, o.learningRate);
       if (bad !== undefined) throw bad;
-      const scaled = scale === 1 ? out.grads : tf.tidy(() => out.grads.map((g) => tf.mul(g, scale)));
-      try {
-        opt.applyGradientsToRange(0, scaled, o.learningRate);
-      } finally {
-        if (scaled !== out.grads) tf.dispose(scaled);
-      }
+      opt.applyGradientsToRange(0, out.grads, o.learningRate, scale);
       applySparsityMasks(policyVars);
       const values: Record<string, number[]> = {};
       names.forEach((n, i) => { values[n] = Array.from(read[i + 2] ?? []); });

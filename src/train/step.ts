@@ -7,7 +7,7 @@
 import { tf } from '../tf';
 import { NonFiniteError } from '../errors';
 import type { AdamW } from '../optim/adamw';
-import { clipByGlobalNorm, globalNorm } from '../optim/clip';
+import { globalNorm } from '../optim/clip';
 import { applySparsityMasks } from '../compress/sparsity';
 
 /** Options of {@link optimizerStep}. */
@@ -56,8 +56,7 @@ export async function optimizerStep(opt: AdamW, lossFn: StepLossFn, o: Optimizer
       return r.loss;
     }, vars);
     const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-    const clipped = Number.isFinite(o.maxGradNorm) ? clipByGlobalNorm(ordered, o.maxGradNorm) : { grads: ordered, norm: globalNorm(ordered) };
-    return { value, norm: clipped.norm, grads: clipped.grads };
+    return { value, norm: globalNorm(ordered), grads: ordered };
   });
   try {
     const names = Object.keys(metrics);
@@ -66,7 +65,9 @@ export async function optimizerStep(opt: AdamW, lossFn: StepLossFn, o: Optimizer
     const gradNorm = read[1]?.[0] as number;
     if (!Number.isFinite(loss)) throw new NonFiniteError('loss', loss, o.where);
     if (!Number.isFinite(gradNorm)) throw new NonFiniteError('gradient norm', gradNorm, o.where);
-    opt.applyGradients(out.grads, o.learningRate);
+    // clip_grad_norm_'s factor, applied inside the update (as clipByGlobalNorm would, without copies)
+    const scale = Number.isFinite(o.maxGradNorm) ? Math.min(1, o.maxGradNorm / (gradNorm + 1e-6)) : 1;
+    opt.applyGradients(out.grads, o.learningRate, scale);
     applySparsityMasks(vars); // pruned weights under keepSparsity (src/compress) stay zero
     const values: Record<string, number[]> = {};
     names.forEach((n, i) => { values[n] = Array.from(read[i + 2] ?? []); });

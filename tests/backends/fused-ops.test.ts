@@ -11,6 +11,8 @@ import { expectNoLeaks } from '../helpers/leaks';
 import * as ops from '../../src/backends/fused-ops';
 import { fastTanh } from '../../src/backends/fused-math';
 import { TransformerPolicy } from '../../src/models/policy';
+import { AdamW } from '../../src/optim/adamw';
+import { InputError } from '../../src/errors';
 
 beforeAll(async () => {
   await setupBackend();
@@ -110,11 +112,11 @@ describe('fused kernels (wasm)', () => {
     }), { numRuns: 30 });
   });
 
-  it('the AdamW update equals the composition, with and without decay', () => {
-    fc.assert(fc.property(dims, fc.boolean(), ({ n, d, seed }, decayed) => {
+  it('the AdamW update equals the composition, with and without decay and gradient scale', () => {
+    fc.assert(fc.property(dims, fc.boolean(), fc.constantFrom(1, 0.37, 0), ({ n, d, seed }, decayed, gradScale) => {
       const t = (k: number, abs = false): tf.Tensor2D => tf.tensor2d(values(n * d, seed + k).map((v) => (abs ? Math.abs(v) : v)), [n, d]);
       const [w, m, v, g] = [t(0), t(1), t(2, true), t(3)];
-      const s = { c1: 0.1, c2: 0.05, stepSize: 3e-3, eps: 1e-8, decay: decayed ? 0.999 : 1 };
+      const s = { c1: 0.1, c2: 0.05, stepSize: 3e-3, eps: 1e-8, decay: decayed ? 0.999 : 1, gradScale };
       expectClose(...bothWays(() => ops.adamwUpdate(w, m, v, g, s)), 1e-5);
       tf.dispose([w, m, v, g]);
     }), { numRuns: 30 });
@@ -137,6 +139,14 @@ describe('fused kernels (wasm)', () => {
     }), { numRuns: 30 });
   });
 
+  it('the sum of squares of several tensors equals the composition', () => {
+    fc.assert(fc.property(fc.array(dims, { minLength: 1, maxLength: 5 }), (ds) => {
+      const xs = ds.map(({ n, d, seed }) => tf.tensor2d(values(n * d, seed), [n, d]));
+      expectClose(...bothWays(() => ops.sumOfSquares(xs)), 1e-6);
+      tf.dispose(xs);
+    }), { numRuns: 30 });
+  });
+
   it('concatenation along axis 1 and 2 and its gradient equal tf.concat', () => {
     const shapes = fc.record({ G: fc.integer({ min: 1, max: 4 }), R: fc.integer({ min: 1, max: 5 }), C: fc.integer({ min: 1, max: 5 }), extra: fc.integer({ min: 1, max: 3 }), axis: fc.constantFrom(1 as const, 2 as const), seed: fc.integer({ min: 0, max: 1e6 }) });
     fc.assert(fc.property(shapes, ({ G, R, C, extra, axis, seed }) => {
@@ -150,6 +160,35 @@ describe('fused kernels (wasm)', () => {
     }), { numRuns: 40 });
   });
 
+  it('AdamW with a gradient scale matches a float64 PyTorch-form reference (1e-5), and rejects a bad scale', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 1e6 }), fc.double({ min: 0, max: 2, noNaN: true }), (seed, gradScale) => {
+      const [lr, b1, b2, eps, wd] = [0.01, 0.9, 0.95, 1e-8, 0.1];
+      const w0 = values(6, seed);
+      const x = tf.variable(tf.tensor2d(w0, [2, 3]));
+      const opt = new AdamW([x], { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps, weightDecay: wd, epsilonPlacement: 'pytorch' });
+      const w = Array.from(w0);
+      const m = w.map(() => 0);
+      const v = w.map(() => 0);
+      for (let t = 1; t <= 3; t++) {
+        const g = values(6, seed + t);
+        const gt = tf.tensor2d(g, [2, 3]);
+        opt.applyGradients([gt], lr, gradScale);
+        gt.dispose();
+        w.forEach((wj, j) => {
+          const gj = Math.fround(g[j] as number * Math.fround(gradScale));
+          m[j] = b1 * (m[j] as number) + (1 - b1) * gj;
+          v[j] = b2 * (v[j] as number) + (1 - b2) * gj * gj;
+          w[j] = wj * (1 - lr * wd) - (lr * ((m[j] as number) / (1 - b1 ** t))) / (Math.sqrt((v[j] as number) / (1 - b2 ** t)) + eps);
+        });
+      }
+      expectClose([x.dataSync() as Float32Array], [Float32Array.from(w)], 1e-5);
+      expect(() => opt.applyGradients([x], lr, Number.NaN)).toThrow(InputError);
+      expect(() => opt.applyGradients([x], lr, -1)).toThrow(/gradScale/);
+      opt.dispose();
+      x.dispose();
+    }), { numRuns: 20 });
+  });
+
   it('leave no tensors behind', () => {
     const x = tf.tensor2d(values(12, 1), [3, 4]);
     const [g, b] = [tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D];
@@ -157,10 +196,10 @@ describe('fused kernels (wasm)', () => {
     expectNoLeaks(() => {
       const [logp, lse] = ops.logProbsForward(x, ids);
       const [y, xhat, rstd] = ops.layerNormForward(x, g, b, 1e-5);
-      tf.dispose([ops.transpose2d(x), ops.columnSums(x), ...ops.geluForward(x), ops.gatherRows(x, ids)]);
+      tf.dispose([ops.transpose2d(x), ops.columnSums(x), ops.sumOfSquares([x, g]), ...ops.geluForward(x), ops.gatherRows(x, ids)]);
       tf.dispose([...ops.layerNormBackward(x, xhat, rstd, g), ops.logProbsBackward(lse, x, lse, ids)]);
       tf.dispose([y, xhat, rstd, logp, lse]);
-      tf.dispose(ops.adamwUpdate(x, x, x, x, { c1: 0.1, c2: 0.1, stepSize: 1, eps: 1e-8, decay: 0.5 }));
+      tf.dispose(ops.adamwUpdate(x, x, x, x, { c1: 0.1, c2: 0.1, stepSize: 1, eps: 1e-8, decay: 0.5, gradScale: 0.5 }));
     });
     tf.dispose([x, g, b, ids]);
   });
