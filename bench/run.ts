@@ -494,52 +494,42 @@ threads 180-200.`;
 
 const STATIC_PLAN = `### Where the time goes (static analysis; check it against the profile above)
 
+- **Matmuls** are now most of a micro step on wasm. tfjs-backend-wasm runs batched (\`[G, M, K] @
+  [G, K, N]\`) and transposed matmuls on a slow generic loop (~2 GFLOP/s); tfjs-rlhf avoids that path:
+  projections are plain 2D matmuls with explicit transposes in a \`customGrad\` backward, and attention's
+  batched products go through the split-XNNPACK kernel (one XNNPACK call per head/batch group on views
+  into wasm memory). XNNPACK on wasm SIMD128 (no FMA) reaches ~20-35 GFLOP/s on one core here.
+  Single-threaded: wasm threads are off under Node (tfjs issue #3830), so the trainers use the other
+  cores through worker threads (the scaling table above).
+- **Element-wise work, reductions and the optimizer** are fused kernels on wasm
+  (\`src/backends/wasm-fused.ts\`): transpose, column sums (bias and LayerNorm parameter gradients, which
+  tfjs-backend-wasm computes as a full transpose plus a row reduction), GELU with a rational tanh
+  (tfjs-wasm's tanh is a scalar loop at ~13 ns per element), LayerNorm, the selected log-probabilities,
+  the embedding gather, AdamW with the clip factor folded in, the global-norm sum of squares, the
+  attention head layouts and the KV cache's concatenation, one TypeScript pass each. They are scalar JS
+  loops (V8 does not vectorise): the transcendental ones (GELU, log-softmax) remain the largest.
 - **Per-op overhead.** Every tfjs op has a fixed cost before any arithmetic (engine bookkeeping,
-  gradient tape, tidy scopes, JS-to-wasm calls, output allocation), commonly quoted at ~20-80 µs per op
-  on wasm; the "µs per kernel" figures for AdamW and generation above measure it on this machine
-  (both phases are almost all small ops). The micro model is small (d = 128), so most kernels do only
-  a few µs of real work and a step costs as much in op *count* as in FLOPs; PyTorch's C++ dispatch
-  costs a fraction of that per op. Most of this fixed cost is inside the kernel call (tfjs-wasm's JS
-  wrapper), not in the engine, which is why "outside kernels" in the profile is small.
-- **Matmuls.** tfjs-backend-wasm runs batched (\`[G, M, K] @ [G, K, N]\`) and transposed matmuls on a
-  slow generic loop (~2 GFLOP/s). tfjs-rlhf avoids that path: projections are plain 2D matmuls with
-  explicit transposes in a \`customGrad\` backward, and attention's batched products go through the
-  split-XNNPACK kernel (one XNNPACK call per head/batch group on views into wasm memory, ~25 GFLOP/s).
-  Still single-threaded: wasm threads are off under Node (tfjs issue #3830), so one of the two cores idles.
-- **Transcendental element-wise ops** (\`tanh\` in GELU, \`exp\` in softmax/log-softmax) are scalar loops
-  in wasm, not vectorised, and show up far above their FLOP share.
-- **AdamW** runs ~13 tfjs ops per variable (moments, bias correction folded into scalars, sqrt,
-  division, decay, three assigns): with ~50 variables that is ~650 small ops per step. Compare the
-  AdamW row of the profile: on wasm these ops are cheap, so the gain of fusing them is modest there;
-  on backends where each op is a separate dispatch (webgl, webgpu, tfjs-node) it is larger.
-- **Reductions over a non-inner axis** (bias gradients \`sum(dy, 0)\`, LayerNorm parameter
-  gradients) are implemented by tfjs-backend-wasm as a full transpose followed by a row reduction.
-- **Generation** is latency bound: each new position runs the whole layer stack at batch 8 x 1 token,
-  so it is almost all per-op overhead; the cache concatenates keys/values every position (O(T) copy).
+  gradient tape, tidy scopes, JS-to-wasm calls, output allocation); the fused kernels cut a micro step
+  from ~1,700 kernels to ~500, so it is a small share now.
+- **Generation** is latency bound: each new position runs the whole layer stack at batch 8 x 1 token.
 
 ### Next steps
 
-Ordered from the cheapest to build; weigh them against the measured shares above (matmuls and
-element-wise kernels dominate the micro step on wasm; AdamW is a few percent).
+Ordered from the cheapest to build; weigh them against the measured shares above.
 
-1. **Fuse AdamW into one flat-buffer update.** Keep parameters, gradients and both moments as views
-   of four contiguous Float32 buffers and update them in one wasm/JS kernel (one pass, no temporaries):
-   hundreds of ops become one. Do the same for the global-norm clip (one reduction).
-2. **Fused attention kernel** (per head: scores, mask, softmax, weighted sum, and the matching backward)
-   registered for wasm like the split batched matmul: removes ~10 ops per layer each way and the
-   \`[B, H, T, T]\` temporaries.
-3. **Preallocated KV cache.** Allocate \`[B, H, contextLength, headDim]\` once per generate call and
-   write each position in place instead of \`concat\` (which copies the whole cache every token);
-   attend over the filled prefix only.
-4. **Fewer, fatter ops elsewhere:** fused LayerNorm forward/backward and GELU (tanh approximation) as
-   single custom kernels with a vectorised \`exp\`/\`tanh\`; fused bias-add into the matmul epilogue;
-   bias gradients as a column-sum kernel (or a \`ones[1, N] @ dy\` matmul on XNNPACK) instead of
-   transpose + reduce.
-5. **tfjs-node (libtensorflow, multi-threaded BLAS)** where it can be installed (a user's machine with
-   internet; it is an optional peer, picked first by \`useBackend('auto')\`): C++ op dispatch and both
-   cores for matmuls, the closest tfjs gets to PyTorch on CPU.
-6. **WebGPU in browsers** (\`useBackend('auto')\` prefers it): large batches and the \`small\`/\`gpt2\`
-   presets become practical; the per-op overhead above matters less once kernels run on a GPU.
+1. **Fused attention kernel** (per head: scores, mask, softmax, weighted sum, and the matching backward)
+   registered for wasm like the split batched matmul: removes the \`[B, H, T, T]\` temporaries and the
+   softmax/mask ops.
+2. **Preallocated KV cache.** Allocate \`[B, H, contextLength, headDim]\` once per generate call and
+   write each position in place instead of concatenating (the fused concatenation still copies the
+   whole cache every token); attend over the filled prefix only.
+3. **Vectorised element-wise kernels**: the fused kernels as a small hand-written wasm SIMD module
+   instead of scalar JS, and the bias-add folded into the matmul epilogue.
+4. **tfjs-node (libtensorflow, multi-threaded BLAS)** where it can be installed (a user's machine with
+   internet; it is an optional peer, picked first by \`useBackend('auto')\`): C++ op dispatch and every
+   core for matmuls, the closest tfjs gets to PyTorch on CPU.
+5. **WebGPU** (in Node through Dawn, and in browsers; \`useBackend('auto')\` prefers it): large batches
+   and the \`small\`/\`gpt2\` presets become practical; per-op overhead matters less on a GPU.
 `;
 
 function trainTable(r: BackendResult): string {
@@ -640,8 +630,8 @@ function planSection(results: BackendResult[]): string {
       lines.push('', `Matmuls: ${p.matmulCalls} calls, ${fix(gf, 2)} GFLOP per step in ${fix(ms, 0)} ms${adjust < 0.9 ? ` (${fix(p.matmulMs, 0)} ms wall x ${pct(adjust)} CPU share)` : ''}, `
         + `${fix(rate, 1)} GFLOP/s, ${pct(p.matmulMs / p.step.kernelMs)} of kernel time. Even if everything else were free, single-threaded wasm matmuls `
         + `at this rate cap micro training at ~${int((BATCH * 64) / (ms / 1000))} tok/s; at 2-thread OpenBLAS speed (~190 GFLOP/s, `
-        + `reference) the same FLOPs take ~${fix((gf / 190) * 1000, 0)} ms. Parity with PyTorch therefore needs both fewer ops `
-        + '(overhead, element-wise and AdamW time) and a multi-threaded matmul (tfjs-node or WebGPU).');
+        + `reference) the same FLOPs take ~${fix((gf / 190) * 1000, 0)} ms. Parity with PyTorch therefore needs faster matmuls: `
+        + 'more cores (the worker threads of the scaling table) or a multi-threaded or GPU backend (tfjs-node, WebGPU).');
     }
   }
   lines.push('', STATIC_PLAN);
