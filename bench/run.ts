@@ -760,7 +760,7 @@ async function main(): Promise<void> {
     extra.push(gpt2SmallMarkdown(await runGpt2Small({ backends: gpuRow ? ['webgpu', 'wasm'] : ['wasm'], quick: args.quick, log })));
   }
   fs.mkdirSync(path.dirname(args.out), { recursive: true });
-  fs.writeFileSync(args.out, [render(machine, results), ...extra].join('\n'));
+  fs.writeFileSync(args.out, `${[render(machine, results), ...extra].map((x) => x.trimEnd()).join('\n\n')}\n`);
   log(`wrote ${path.relative(process.cwd(), args.out) || args.out} in ${fix((performance.now() - started) / 1000, 0)} s`);
 }
 

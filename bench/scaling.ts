@@ -33,7 +33,7 @@ export interface ScalingRow {
   tokensPerSecond: number;
   speedup: number;
   efficiency: number;
-  /** Process RSS growth from the worker pool, divided by the worker threads (MiB); null for 1. */
+  /** Process RSS released when the worker pool ended, divided by the worker threads (MiB); null for 1. */
   rssPerWorkerMiB: number | null;
   /** Backend bytes (wasm heap) + JS heap reported by each worker (MiB, mean); null for 1. */
   workerHeapMiB: number | null;
@@ -84,26 +84,27 @@ function median(xs: number[]): number {
 }
 
 /** A trainer kept alive across the interleaved rounds. */
-interface LiveRow { workers: number; policy: TransformerPolicy; trainer: LMTrainer; rssPerWorkerMiB: number | null; tps: number[] }
+interface LiveRow { workers: number; policy: TransformerPolicy; trainer: LMTrainer; tps: number[] }
 
 async function startRow(workers: number, data: Int32Array, warmup: number): Promise<LiveRow> {
   const policy = TransformerPolicy.fromPreset('micro', VOCAB);
   const trainer = new LMTrainer({ policy, batchSize: BATCH, sequenceLength: SEQ, warmupSteps: 0, seed: 0, workers });
-  global.gc?.();
-  const rss0 = process.memoryUsage().rss;
   await trainer.train(data, { steps: warmup });
-  const rss1 = process.memoryUsage().rss;
-  return { workers, policy, trainer, rssPerWorkerMiB: workers > 1 ? (rss1 - rss0) / (workers - 1) / MiB : null, tps: [] };
+  return { workers, policy, trainer, tps: [] };
 }
 
+/** Ends a row's trainer; RSS per worker = the process RSS the pool's threads gave back when they ended. */
 async function finishRow(r: LiveRow): Promise<Omit<ScalingRow, 'speedup' | 'efficiency'>> {
   const mem = await r.trainer.workerMemory();
+  const rss0 = process.memoryUsage().rss;
   r.trainer.dispose();
   r.policy.dispose();
+  if (r.workers > 1) await new Promise((res) => setTimeout(res, 500)); // the worker threads exit and unmap their heaps
+  const extra = r.workers - 1;
   return {
     workers: r.workers,
     tokensPerSecond: median(r.tps),
-    rssPerWorkerMiB: r.rssPerWorkerMiB,
+    rssPerWorkerMiB: extra > 0 ? (rss0 - process.memoryUsage().rss) / extra / MiB : null,
     workerHeapMiB: mem.length > 0 ? mem.reduce((a, m) => a + m.backendBytes + m.heapUsedBytes, 0) / mem.length / MiB : null,
     workerTensors: mem.map((m) => m.numTensors),
   };
