@@ -48,21 +48,6 @@ export function geluBackward(dy: Float32Array, x: Float32Array, t: Float32Array,
   }
 }
 
-/** `out[c, r] = x[r, c]` for `x: [rows, cols]`, in cache-sized tiles. */
-export function transpose2d(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
-  const B = 32;
-  for (let r0 = 0; r0 < rows; r0 += B) {
-    const r1 = Math.min(r0 + B, rows);
-    for (let c0 = 0; c0 < cols; c0 += B) {
-      const c1 = Math.min(c0 + B, cols);
-      for (let r = r0; r < r1; r++) {
-        const src = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = x[src + c] as number;
-      }
-    }
-  }
-}
-
 /** Column sums of `x: [rows, cols]` into `out: [cols]` (float64 accumulation). */
 export function columnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
   const acc = new Float64Array(cols);
@@ -172,16 +157,6 @@ export function selectedLogProbsBackward(
   }
 }
 
-/** Rows `table[ids[i]]` of `table: [n, d]` into `out: [ids.length, d]`; an id outside `[0, n)` gives zeros. */
-export function gatherRows(table: Float32Array, ids: Int32Array, d: number, out: Float32Array): void {
-  const n = table.length / d;
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i] as number;
-    if (id >= 0 && id < n) out.set(table.subarray(id * d, id * d + d), i * d);
-    else out.fill(0, i * d, i * d + d);
-  }
-}
-
 /**
  * Scalars of one AdamW update (see `AdamW`): `update = stepSize * m / (sqrt(v) + eps)`; the gradient
  * is multiplied by `gradScale` first (a global-norm clip factor).
@@ -206,84 +181,6 @@ export function adamwUpdate(
     mOut[i] = mn;
     vOut[i] = vn;
     wOut[i] = (w[i] as number) * decay - (mn * stepSize) / (Math.sqrt(vn) + eps);
-  }
-}
-
-/** Sizes of an attention layer's head layout: batch, time, heads, head width. */
-export interface HeadDims { B: number; T: number; H: number; hd: number }
-
-/**
- * `qkv: [B*T, 3d]` (columns q | k | v, each `[H, hd]`) into `q: [B*H, T, hd]` times `scale`, keys
- * transposed `kT: [B*H, hd, T]` and `v: [B*H, T, hd]`. With `inverse`, the other way (the backward:
- * `qkv` receives `scale * dq | dkT | dv`).
- */
-export function splitHeads(
-  qkv: Float32Array, { B, T, H, hd }: HeadDims, scale: number,
-  q: Float32Array, kT: Float32Array, v: Float32Array, inverse = false,
-): void {
-  const d = H * hd;
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const row = (b * T + t) * 3 * d;
-      for (let h = 0; h < H; h++) {
-        const bh = b * H + h;
-        const src = row + h * hd;
-        const qo = (bh * T + t) * hd;
-        const ko = bh * hd * T + t;
-        for (let e = 0; e < hd; e++) {
-          if (inverse) {
-            qkv[src + e] = (q[qo + e] as number) * scale;
-            qkv[src + d + e] = kT[ko + e * T] as number;
-            qkv[src + 2 * d + e] = v[qo + e] as number;
-          } else {
-            q[qo + e] = (qkv[src + e] as number) * scale;
-            kT[ko + e * T] = qkv[src + d + e] as number;
-            v[qo + e] = qkv[src + 2 * d + e] as number;
-          }
-        }
-      }
-    }
-  }
-}
-
-/** `y: [B*H, T, hd]` into `out: [B*T, H*hd]` (heads side by side); with `inverse`, the other way. */
-export function mergeHeads(y: Float32Array, { B, T, H, hd }: HeadDims, out: Float32Array, inverse = false): void {
-  const d = H * hd;
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      for (let t = 0; t < T; t++) {
-        const src = ((b * H + h) * T + t) * hd;
-        const dst = (b * T + t) * d + h * hd;
-        if (inverse) for (let e = 0; e < hd; e++) y[src + e] = out[dst + e] as number;
-        else for (let e = 0; e < hd; e++) out[dst + e] = y[src + e] as number;
-      }
-    }
-  }
-}
-
-/**
- * Concatenation of `a: [G, Ra, Ca]` and `b: [G, Rb, Cb]` along axis 1 (`Ca = Cb`) or 2 (`Ra = Rb`)
- * into `out` (the KV cache's growth by one position while decoding).
- */
-export function concat3d(a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[], axis: 1 | 2, out: Float32Array): void {
-  const [G, Ra, Ca] = aShape as [number, number, number];
-  const [, Rb, Cb] = bShape as [number, number, number];
-  if (axis === 1) {
-    const as = Ra * Ca;
-    const bs = Rb * Cb;
-    for (let g = 0; g < G; g++) {
-      out.set(a.subarray(g * as, g * as + as), g * (as + bs));
-      out.set(b.subarray(g * bs, g * bs + bs), g * (as + bs) + as);
-    }
-    return;
-  }
-  const C = Ca + Cb;
-  for (let r = 0; r < G * Ra; r++) {
-    const ao = r * Ca;
-    const bo = r * Cb;
-    const o = r * C;
-    for (let j = 0; j < Ca; j++) out[o + j] = a[ao + j] as number;
-    for (let j = 0; j < Cb; j++) out[o + Ca + j] = b[bo + j] as number;
   }
 }
 

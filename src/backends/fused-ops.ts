@@ -9,7 +9,8 @@
  */
 import { tf } from '../tf';
 import { FUSED, registerFusedKernels } from './wasm-fused';
-import type { AdamWScalars, HeadDims } from './fused-math';
+import type { AdamWScalars } from './fused-math';
+import type { HeadDims } from './fused-layout';
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: object = {}): tf.Tensor | tf.Tensor[] =>

@@ -10,9 +10,10 @@
 import { tf } from '../tf';
 import { allocate, f32, i32, internals } from './wasm-heap';
 import {
-  adamwUpdate, columnSums, concat3d, geluBackward, geluForward, gatherRows, layerNormBackward, layerNormForward, mergeHeads,
-  selectedLogProbsBackward, selectedLogProbsForward, splitHeads, sumOfSquares, transpose2d, type AdamWScalars, type HeadDims,
+  adamwUpdate, columnSums, geluBackward, geluForward, layerNormBackward, layerNormForward,
+  selectedLogProbsBackward, selectedLogProbsForward, sumOfSquares, type AdamWScalars,
 } from './fused-math';
+import { concat3d, gatherRows, mergeHeads, splitHeads, transpose2d, type HeadDims } from './fused-layout';
 
 /** Kernel names, one per fused operation. */
 export const FUSED = {

@@ -84,6 +84,15 @@ describe('fused kernels (wasm)', () => {
     }), { numRuns: 30 });
   });
 
+  it('transpose equals tf.transpose across column strips and row blocks (cols > 64, rows not a multiple of 8)', () => {
+    const big = fc.record({ n: fc.integer({ min: 1, max: 27 }), d: fc.integer({ min: 1, max: 150 }), seed: fc.integer({ min: 0, max: 1e6 }) });
+    fc.assert(fc.property(big, ({ n, d, seed }) => {
+      const x = tf.tensor2d(values(n * d, seed), [n, d]);
+      expectClose(...bothWays(() => ops.transpose2d(x)), 0);
+      x.dispose();
+    }), { numRuns: 40 });
+  });
+
   it('LayerNorm forward and backward equal the compositions', () => {
     fc.assert(fc.property(dims, ({ n, d, seed }) => {
       const x = tf.tensor2d(values(n * d, seed), [n, d]);
