@@ -2,8 +2,8 @@
  * The fused operations the model and the optimizer use, each with two implementations: one fused
  * kernel on the wasm backend (`wasm-fused.ts`), and the equivalent composition of tf ops everywhere
  * else (cpu, webgpu, webgl, tensorflow). {@link fusedOn} checks the kernels against the compositions
- * once per process before any is used. None of these records a gradient: callers wrap them in
- * `tf.customGrad`.
+ * once per process before any is used. The head layouts and the concatenation are differentiable
+ * (registered gradients on wasm); the others record no gradient and are called inside `tf.customGrad`s.
  * @internal
  * @module
  */

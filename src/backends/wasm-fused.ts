@@ -170,7 +170,8 @@ export function registerFusedKernels(): void {
       const d = dy as tf.Tensor3D;
       const axis = (attrs as { axis: number }).axis;
       const split = (saved[0] as tf.Tensor).shape[axis] as number;
-      return { a: () => tf.split(d, [split, (d.shape[axis] as number) - split], axis)[0] as tf.Tensor, b: () => tf.split(d, [split, (d.shape[axis] as number) - split], axis)[1] as tf.Tensor };
+      const part = (from: number, size: number): tf.Tensor => tf.slice(d, axis === 1 ? [0, from, 0] : [0, 0, from], axis === 1 ? [-1, size, -1] : [-1, -1, size]);
+      return { a: () => part(0, split), b: () => part(split, (d.shape[axis] as number) - split) };
     },
   });
   tf.registerGradient({
