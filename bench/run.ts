@@ -760,8 +760,22 @@ async function main(): Promise<void> {
     extra.push(gpt2SmallMarkdown(await runGpt2Small({ backends: gpuRow ? ['webgpu', 'wasm'] : ['wasm'], quick: args.quick, log })));
   }
   fs.mkdirSync(path.dirname(args.out), { recursive: true });
-  fs.writeFileSync(args.out, `${[render(machine, results), ...extra].map((x) => x.trimEnd()).join('\n\n')}\n`);
+  const kept = keptSections(args.out);
+  fs.writeFileSync(args.out, `${[render(machine, results), ...extra, ...(kept ? [kept] : [])].map((x) => x.trimEnd()).join('\n\n')}\n`);
   log(`wrote ${path.relative(process.cwd(), args.out) || args.out} in ${fix((performance.now() - started) / 1000, 0)} s`);
+}
+
+/** Marks the start of sections that runs keep from earlier runs (measured by hand or by other scripts). */
+const KEPT_MARKER = '<!-- Kept from earlier runs';
+
+/**
+ * The kept tail of an existing benchmarks file (from {@link KEPT_MARKER} to the end), so that a rerun
+ * does not drop the sections it does not produce (the tokenizer benchmark, the GPT-2 explanation).
+ */
+function keptSections(file: string): string | undefined {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const at = text.indexOf(KEPT_MARKER);
+  return at >= 0 ? text.slice(at) : undefined;
 }
 
 main().catch((e: unknown) => {
