@@ -14,13 +14,12 @@ import { heapOffset, internals, type WasmBackendInternals } from './wasm-heap';
 /** Kernel name of the split batched matmul. */
 export const SPLIT_BMM = 'TfjsRlhfSplitBatchMatMul';
 
-interface WasmData { id: number; memoryOffset: number }
 
 let wasmBatchMatMul: ((...args: unknown[]) => void) | undefined;
 
 function view(be: WasmBackendInternals, shape: number[], offset: number): { info: tf.TensorInfo; id: number } {
   const info = be.makeOutput(shape, 'float32', offset);
-  return { info, id: (be.dataIdMap.get(info.dataId) as WasmData).id };
+  return { info, id: (be.dataIdMap.get(info.dataId) as { id: number }).id };
 }
 
 function release(be: WasmBackendInternals, v: { info: tf.TensorInfo; id: number }): void {
