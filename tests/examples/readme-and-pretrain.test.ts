@@ -2,6 +2,7 @@
 // built package (dist/ is built once by tests/global-setup.ts).
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -21,7 +22,13 @@ describe('examples', () => {
 
   it('the pretraining demo runs (10 steps) and lowers the held-out loss', () => {
     // OUT keeps the demo's real checkpoint (.tmp/pretrained-brown) from being overwritten by this short run.
-    const out = runExample('examples/pretrain-brown.ts', { STEPS: '10', OUT: join(tmpdir(), `rlhf-pretrain-${process.pid}`) });
+    const outDir = join(tmpdir(), `rlhf-pretrain-${process.pid}`);
+    let out: string;
+    try {
+      out = runExample('examples/pretrain-brown.ts', { STEPS: '10', OUT: outDir });
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
     const losses = [...out.matchAll(/held-out loss ([\d.]+)/g)].map((m) => Number(m[1]));
     expect(losses).toHaveLength(2);
     expect(losses[1]!).toBeLessThan(losses[0]!);

@@ -1,7 +1,7 @@
 // Datasets out as TRL / OpenRLHF JSONL.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportDataset } from '../../src/hf/export-dataset';
@@ -9,6 +9,7 @@ import { ConfigError, InputError } from '../../src/errors';
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'hf-export-')); });
+afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 const rowsOf = async (path: string) => (await readFile(path, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('exportDataset', () => {

@@ -1,6 +1,6 @@
 // Hugging Face GPT-2 folders in: the tiny random GPT-2 of tests/fixtures/hf-gpt2 (made by make_fixture.py,
 // whose log-probs come from a plain-PyTorch GPT-2) in every layout must give PyTorch's log-probs.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,12 +76,13 @@ describe('fromPretrained on folders saved by this library (save / load format)',
     const back = await TransformerPolicy.fromPretrained(join(dir, 'policy'));
     const seqs = [[1, 2, 3, 4], [5, 6, 7]];
     expect(await logProbsOf(back, seqs)).toEqual(await logProbsOf(policy, seqs));
-    const rm = RewardModel.fromPolicy(policy);
-    rm.setNormalization({ gain: 3, bias: 1 });
-    await rm.save(join(dir, 'rm'));
+    const reward = RewardModel.fromPolicy(policy);
+    reward.setNormalization({ gain: 3, bias: 1 });
+    await reward.save(join(dir, 'rm'));
     const rmBack = await RewardModel.fromPretrained(join(dir, 'rm'));
-    expect(await rmBack.score([[1, 2]], [[3]])).toEqual(await rm.score([[1, 2]], [[3]]));
-    [policy, back, rm, rmBack].forEach((m) => m.dispose());
+    expect(await rmBack.score([[1, 2]], [[3]])).toEqual(await reward.score([[1, 2]], [[3]]));
+    [policy, back, reward, rmBack].forEach((m) => m.dispose());
+    await rm(dir, { recursive: true, force: true });
   });
 });
 
@@ -103,6 +104,7 @@ describe('RewardModel.fromPretrained (GPT2ForSequenceClassification)', () => {
 describe('fromPretrained errors', () => {
   let dir: string;
   beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'hf-bad-')); });
+  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
   async function withConfig(patch: Record<string, unknown>): Promise<string> {
     const d = join(dir, Math.random().toString(16).slice(2));

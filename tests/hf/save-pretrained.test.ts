@@ -2,10 +2,10 @@
 // ways: the JS side reads the files back (names, config, dtype metadata) and loads them again; and, where a
 // python3 with torch exists, tests/fixtures/hf-gpt2/check_saved.py runs a plain-PyTorch GPT-2 on the folder
 // and its log-probs / scores must equal ours. Without python3 + torch those checks are skipped (said below).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setupBackend } from '../helpers/backend';
@@ -47,6 +47,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hf-save-'));
   tokenizer = await Gpt2Tokenizer.fromPretrained(join(FIXTURE, 'tiny-gpt2'));
 });
+afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
 const ofSequences = (p: TransformerPolicy, seqs: number[][]) => p.logProbs(seqs.map((s) => s.slice(0, 1)), seqs.map((s) => s.slice(1)));
 

@@ -1,7 +1,7 @@
 // Tokenizers in and out: the fixture's byte-level BPE (encodings by GPT-2's encoder.py algorithm in
 // make_fixture.py), GPT-2's own vocabulary written as HF files and read back, and the byte tokenizer as an
 // HF tokenizer.json giving the same ids.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +16,7 @@ const FIXTURE = resolve(__dirname, '../fixtures/hf-gpt2');
 const expected = JSON.parse(readFileSync(join(FIXTURE, 'expected.json'), 'utf8')) as { texts: string[]; encodings: number[][] };
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'hf-tok-')); });
+afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
 describe('Gpt2Tokenizer.fromPretrained', () => {
   it('tokenizer.json: the ids of GPT-2\'s BPE algorithm, special tokens from tokenizer_config.json', async () => {
