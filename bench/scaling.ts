@@ -15,7 +15,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { useBackend, TransformerPolicy, LMTrainer, Rng } from '../dist/index.js';
+import { useBackend, TransformerPolicy, LMTrainer } from '../dist/index.js';
+import { BATCH, SEQ, VOCAB, median, tokens } from './micro-data';
+import { ceilingRound } from './ceiling';
 
 /** Options of {@link runScaling}. */
 export interface ScalingOptions {
@@ -48,9 +50,14 @@ export interface ScalingResult {
   steps: number;
   train: ScalingRow[];
   generation: { tokensPerSecond: number; autoTokensPerSecond: number; newTokens: number };
+  /** The machine's ceiling for 2, 3, ... replicas: independent processes (bench/ceiling.ts). */
+  ceiling: CeilingRow[];
   /** PyTorch peer rows: the issue's configuration first, then PyTorch's best setting on this machine. */
   torch: TorchRow[] | { skipped: string };
 }
+
+/** `processes` independent single-threaded trainers of `BATCH / processes` rows each, started together. */
+export interface CeilingRow { processes: number; tokensPerSecond: number; speedup: number }
 
 /** One PyTorch peer measurement. */
 export interface TorchRow { label: string; train: number; generation: number; version: string; threads: number }
@@ -64,24 +71,7 @@ const TORCH_CONFIGS = [
   { label: '1 thread (OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1: its fastest here)', env: { TORCH_THREADS: '1', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } },
 ];
 
-const VOCAB = 259;
-const BATCH = 8;
-const SEQ = 64;
 const MiB = 1024 * 1024;
-
-function tokens(n: number, seed = 1234): Int32Array {
-  const rng = new Rng(seed);
-  const out = new Int32Array(n);
-  out[0] = 1;
-  out[1] = 2;
-  for (let i = 2; i < n; i++) out[i] = rng.next() < 0.1 ? rng.int(VOCAB) : ((out[i - 1] as number) * 7 + (out[i - 2] as number) * 3 + 11) % VOCAB;
-  return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-}
 
 /** A trainer kept alive across the interleaved rounds. */
 interface LiveRow { workers: number; policy: TransformerPolicy; trainer: LMTrainer; tps: number[] }
@@ -218,12 +208,17 @@ export async function runScaling(o: ScalingOptions = {}): Promise<ScalingResult>
   fs.writeFileSync(file, TORCH_SCRIPT);
   const newTokens = o.quick ? 16 : 64;
   const torchRounds: TorchRow[][] = [];
+  const ceilingTps: number[][] = Array.from({ length: maxW - 1 }, () => []);
   let torchSkip: string | undefined = python === undefined ? 'no python3 that imports torch (install Debian python3-torch + libopenblas0-pthread to get these rows)' : undefined;
   try {
     for (let round = 0; round < rounds; round++) {
       for (const r of live) {
         log(`scaling: round ${round + 1}/${rounds}, training micro with ${r.workers} replica(s), ${perRound} steps`);
         r.tps.push(...(await r.trainer.train(data, { steps: perRound })).map((h) => h.tokensPerSecond));
+      }
+      for (let n = 2; n <= maxW; n++) {
+        log(`scaling: round ${round + 1}/${rounds}, ceiling: ${n} independent processes, ${perRound} steps`);
+        ceilingTps[n - 2]?.push((await ceilingRound(n, perRound)).tokensPerSecond);
       }
       if (python !== undefined && torchSkip === undefined) {
         log(`scaling: round ${round + 1}/${rounds}, PyTorch peers`);
@@ -244,7 +239,8 @@ export async function runScaling(o: ScalingOptions = {}): Promise<ScalingResult>
   log('scaling: KV-cached generation, batch 8');
   const generation = { tokensPerSecond: await generationTps(newTokens, 1), autoTokensPerSecond: await generationTps(newTokens, 'auto'), newTokens };
   const torch = torchSkip !== undefined ? { skipped: torchSkip } : medianRows(torchRounds);
-  return { cores, cpuModel: os.cpus()[0]?.model ?? 'unknown', steps: rounds * perRound, train, generation, torch };
+  const ceiling = ceilingTps.map((tps, i) => ({ processes: i + 2, tokensPerSecond: median(tps), speedup: median(tps) / base }));
+  return { cores, cpuModel: os.cpus()[0]?.model ?? 'unknown', steps: rounds * perRound, train, generation, ceiling, torch };
 }
 
 const f0 = (x: number | null): string => (x === null || !Number.isFinite(x) ? '-' : Math.round(x).toLocaleString('en-US'));
@@ -259,8 +255,13 @@ export function scalingMarkdown(r: ScalingResult): string {
     '| replicas | train tok/s | speedup | efficiency | RSS per worker (MiB) | worker wasm + JS heap (MiB) | tensors per worker |',
     '|---|---|---|---|---|---|---|',
     ...r.train.map((t) => `| ${t.workers} | **${f0(t.tokensPerSecond)}** | ${f2(t.speedup)}x | ${(100 * t.efficiency).toFixed(0)}% | ${f0(t.rssPerWorkerMiB)} | ${f0(t.workerHeapMiB)} | ${t.workerTensors.join(', ') || '-'} |`),
+    ...r.ceiling.map((c) => `| ceiling: ${c.processes} independent processes, ${BATCH / c.processes} rows each, no exchange | ${f0(c.tokensPerSecond)} | ${f2(c.speedup)}x | ${(100 * c.speedup / c.processes).toFixed(0)}% | | | |`),
     ...torch.map((t) => `| PyTorch ${t.version} CPU, ${t.label} | ${f0(t.train)} | | | | | |`),
   ];
+  for (const c of r.ceiling) {
+    const dp = r.train.find((t) => t.workers === c.processes);
+    if (dp !== undefined) lines.push('', `${c.processes} replicas reach **${(100 * dp.tokensPerSecond / c.tokensPerSecond).toFixed(0)}%** of the ceiling: ${c.processes} independent single-threaded processes (no shared memory, no gradient exchange; tok/s = ${BATCH} x ${SEQ} / the slowest one's median step; bench/ceiling.ts) reach ${f2(c.speedup)}x the 1-replica figure on this machine, which bounds what any data-parallel step of ${c.processes} replicas can reach here.`);
+  }
   const auto = r.train[r.train.length - 1]?.tokensPerSecond ?? NaN;
   if (torch.length > 0) {
     lines.push('', `Default options (${r.train.length} replicas) against each PyTorch row: ${torch.map((t) => `**${f2(auto / t.train)}x** (${t.threads} thread${t.threads === 1 ? '' : 's'})`).join(', ')}.`);
