@@ -7,110 +7,20 @@
  * columns (ids, sources, scores) without a schema change.
  * @module
  */
-import { ConfigError, FileFormatError, InputError, previewValue } from '../errors';
+import { ConfigError, InputError, type FileFormatError } from '../errors';
 import type {
   ChatMessage,
-  ChatRole,
   PreferencePair,
   RankingExample,
   RecordLocation,
   SFTExample,
   ChatExample,
 } from './types';
+import { arrayField, asObject, fail, field, found, stringField } from './fields';
+import { chatMessagesProblem, fieldProblemText } from './chat-problems';
 
-/**
- * What is wrong with one field.
- * @internal
- */
-export interface FieldProblem {
-  /** Path of the offending value, e.g. `"messages[2].role"`. */
-  path: string;
-  /** The offending value (`undefined` when it is missing). */
-  value: unknown;
-  /** What is wrong, e.g. `"must be a string, found null"`. */
-  reason: string;
-}
-
-const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant'];
-
-/** The JSON type of a value: `"null"`, `"array"`, `"string"`, `"number"`, `"object"`, ... */
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v;
-}
-
-/** A short rendering of a value for error messages. */
-function preview(v: unknown): string {
-  return v === null || v === undefined ? '' : ` ${previewValue(v, 60)}`;
-}
-
-/**
- * `"found <type> <preview>"` for error messages.
- * @internal
- */
-export function found(v: unknown): string {
-  return `found ${kindOf(v)}${preview(v)}`;
-}
-
-/**
- * Whether `v` is a plain JSON object (not null, not an array).
- * @internal
- */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * Whether `o` has its own property `key`.
- * @internal
- */
-export function hasOwn(o: Record<string, unknown>, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(o, key);
-}
-
-/**
- * Throws a {@link FileFormatError} at `where` with `reason`.
- * @internal
- */
-export function fail(where: RecordLocation, reason: string): never {
-  throw new FileFormatError(where.file, reason, where.line);
-}
-
-function fieldList(fields: readonly string[]): string {
-  return fields.map((f) => JSON.stringify(f)).join(', ');
-}
-
-/**
- * Checks that `obj` is a JSON object; `fields` are the fields the row kind needs.
- * @internal
- */
-export function asObject(obj: unknown, where: RecordLocation, kind: string, fields: readonly string[]): Record<string, unknown> {
-  if (!isRecord(obj)) {
-    fail(where, `expected a JSON object with fields ${fieldList(fields)} (${kind} row), ${found(obj)}`);
-  }
-  return obj;
-}
-
-/** Reads a required field, failing with the row kind's field list when it is missing. */
-function field(o: Record<string, unknown>, key: string, where: RecordLocation, kind: string, fields: readonly string[]): unknown {
-  if (!hasOwn(o, key)) {
-    fail(where, `missing field "${key}" (a ${kind} row needs ${fieldList(fields)})`);
-  }
-  return o[key];
-}
-
-function stringField(o: Record<string, unknown>, key: string, where: RecordLocation, kind: string, fields: readonly string[]): string {
-  const v = field(o, key, where, kind, fields);
-  if (typeof v !== 'string') fail(where, `field "${key}" must be a string, ${found(v)}`);
-  return v;
-}
-
-function arrayField(o: Record<string, unknown>, key: string, where: RecordLocation, kind: string, fields: readonly string[]): unknown[] {
-  const v = field(o, key, where, kind, fields);
-  if (!Array.isArray(v)) fail(where, `field "${key}" must be an array, ${found(v)}`);
-  return v;
-}
+export { asObject, fail, found, hasOwn, isRecord } from './fields';
+export { chatMessagesProblem, conversationPromptProblem, fieldProblemText, type FieldProblem } from './chat-problems';
 
 const SFT_FIELDS = ['prompt', 'completion'] as const;
 
@@ -234,69 +144,6 @@ export function rankedResponses(
   return { responses, ranking: ranking.slice() as number[] };
 }
 
-/**
- * The message of a {@link FieldProblem} as a row error: `missing field "messages[0].content"` or
- * `field "messages[2].role" is ...`.
- * @internal
- */
-export function fieldProblemText(problem: FieldProblem): string {
-  return problem.reason === 'is missing' ? `missing field "${problem.path}"` : `field "${problem.path}" ${problem.reason}`;
-}
-
-/**
- * Finds the first problem in a list of chat messages, or `undefined` when it is valid: an array of
- * `{ role, content }` objects with a known role and string content. Extra fields on a message are
- * ignored.
- * @param messages - The value to check.
- * @param requireAssistant - Also require a non-empty list with at least one assistant turn.
- * @returns The path of the offending value (e.g. `"messages[2].role"`), the value and the reason.
- * @internal
- */
-export function chatMessagesProblem(messages: unknown, requireAssistant: boolean): FieldProblem | undefined {
-  if (!Array.isArray(messages)) return { path: 'messages', value: messages, reason: `must be an array, ${found(messages)}` };
-  for (let i = 0; i < messages.length; i++) {
-    const m: unknown = messages[i];
-    const path = `messages[${i}]`;
-    if (!isRecord(m)) return { path, value: m, reason: `must be an object with "role" and "content", ${found(m)}` };
-    for (const key of ['role', 'content'] as const) {
-      if (!hasOwn(m, key)) return { path: `${path}.${key}`, value: undefined, reason: 'is missing' };
-      const v = m[key];
-      if (typeof v !== 'string') return { path: `${path}.${key}`, value: v, reason: `must be a string, ${found(v)}` };
-    }
-    if (!ROLES.includes(m.role as ChatRole)) {
-      const reason = `is ${previewValue(m.role)}, not a known role; expected "system", "user" or "assistant"`;
-      return { path: `${path}.role`, value: m.role, reason };
-    }
-  }
-  if (requireAssistant && messages.length === 0) {
-    return { path: 'messages', value: messages, reason: 'is empty; a conversation needs an assistant turn' };
-  }
-  if (requireAssistant && !messages.some((m) => (m as ChatMessage).role === 'assistant')) {
-    return { path: 'messages', value: messages, reason: 'has no assistant turn; there is nothing to train on' };
-  }
-  return undefined;
-}
-
-/**
- * Finds the first problem in a conversation that candidate replies answer (a ranking's or a label
- * request's `messages`), or `undefined` when it is valid: valid chat messages (see
- * {@link chatMessagesProblem}), at least one, the last not an assistant turn (the replies are the
- * assistant's next turn).
- * @param messages - The value to check.
- * @returns The path of the offending value (e.g. `"messages[3].role"`), the value and the reason.
- * @internal
- */
-export function conversationPromptProblem(messages: unknown): FieldProblem | undefined {
-  const problem = chatMessagesProblem(messages, false);
-  if (problem !== undefined) return problem;
-  const list = messages as ChatMessage[];
-  if (list.length === 0) return { path: 'messages', value: list, reason: 'is empty; the replies need a conversation with at least one turn' };
-  const last = list.length - 1;
-  if ((list[last] as ChatMessage).role === 'assistant') {
-    return { path: `messages[${last}].role`, value: 'assistant', reason: 'is the last turn; the conversation must end with a user (or system) turn, which the replies answer' };
-  }
-  return undefined;
-}
 
 /**
  * Validates one chat row: `{ "messages": [{ "role": "system" | "user" | "assistant", "content":

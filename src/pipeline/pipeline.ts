@@ -17,96 +17,19 @@ import { joinPath } from '../io/paths';
 import { saveTokenizerFiles } from '../hf/tokenizer-files';
 import { PPOTrainer } from '../ppo/ppo-trainer';
 import { DPOTrainer } from '../dpo/dpo-trainer';
-import type { DPOTrainerOptions } from '../dpo/options';
-import type { DPOStats, DPOStepStats } from '../dpo/stats';
 import type { PPOStats } from '../ppo/stats';
 import { RewardModel, type RewardNormalization } from '../reward/reward-model';
-import { RewardTrainer, type RewardStats } from '../reward/reward-trainer';
-import { SFTTrainer, type SFTEvaluation } from '../sft/sft-trainer';
+import { RewardTrainer } from '../reward/reward-trainer';
+import { SFTTrainer } from '../sft/sft-trainer';
 import type { SFTInput } from '../sft/examples';
 import { resolvePipelineOptions, type ResolvedPipelineOptions, type RlhfPipelineOptions } from './options';
+import type {
+  DPOStageResult, PipelineDPOOptions, PPOStageResult, RewardStageResult, RlhfPipelineData, RlhfPipelineResult, SFTStageResult,
+} from './results';
 
-/** What {@link RlhfPipeline.sft} did. */
-export interface SFTStageResult {
-  /** Optimizer steps taken. */
-  steps: number;
-  /** Loss of the last step (nats per completion token). */
-  finalLoss: number;
-  /** Held-out evaluation before training (when held-out examples were given). */
-  before?: SFTEvaluation;
-  /** Held-out evaluation after training (when held-out examples were given). */
-  after?: SFTEvaluation;
-}
-
-/** What {@link RlhfPipeline.trainRewardModel} did. */
-export interface RewardStageResult {
-  /** Ranking records trained on. */
-  trainRecords: number;
-  /** Ranking records held out. */
-  heldOutRecords: number;
-  /** Held-out pairwise stats before this stage's training (absent when nothing is held out). */
-  before?: RewardStats;
-  /** Held-out pairwise stats after training (absent when nothing is held out). */
-  after?: RewardStats;
-  /** The score normalisation fitted on the training responses (mean 0, std 1). */
-  normalization: RewardNormalization;
-}
-
-/** What {@link RlhfPipeline.ppo} did. */
-export interface PPOStageResult {
-  /** Stats of every PPO step. */
-  stats: PPOStats[];
-  /** Mean reward-model score of the first step's rollouts. */
-  firstScore: number;
-  /** Mean reward-model score of the last step's rollouts. */
-  lastScore: number;
-  /** Mean KL to the reference (nats per sequence) at the last step. */
-  lastKl: number;
-}
-
-/** Settings of {@link RlhfPipeline.dpo}: {@link DPOTrainerOptions} (less the models and logger) plus epochs. */
-export type PipelineDPOOptions = Omit<DPOTrainerOptions, 'policy' | 'ref' | 'tokenizer' | 'logger'> & {
-  /** Passes over the training comparisons. Default `1`. */
-  epochs?: number;
-};
-
-/** What {@link RlhfPipeline.dpo} did. */
-export interface DPOStageResult {
-  /** Stats of every DPO step. */
-  stats: DPOStepStats[];
-  /** Ranking records trained on. */
-  trainRecords: number;
-  /** Ranking records held out (the reward stage's split, by a hash of the prompt). */
-  heldOutRecords: number;
-  /** Held-out DPO stats before training (absent when nothing is held out). */
-  before?: DPOStats;
-  /** Held-out DPO stats after training (absent when nothing is held out). */
-  after?: DPOStats;
-}
-
-/** The data of {@link RlhfPipeline.run}. */
-export interface RlhfPipelineData {
-  /** SFT demonstrations (`{ prompt, completion }`, chat or tokenized). */
-  demonstrations: readonly SFTInput[];
-  /** Held-out demonstrations to report the SFT loss on. Optional. */
-  heldOutDemonstrations?: readonly SFTInput[];
-  /** Prompts whose sampled responses the labeller ranks. */
-  comparisonPrompts: readonly string[];
-  /** Prompts for the PPO rollouts (cycled through). */
-  ppoPrompts: readonly string[];
-}
-
-/** Every stage's result from {@link RlhfPipeline.run}. */
-export interface RlhfPipelineResult {
-  /** Stage 1. */
-  sft: SFTStageResult;
-  /** Stage 2a. */
-  collect: CollectSummary;
-  /** Stage 2b. */
-  reward: RewardStageResult;
-  /** Stage 3. */
-  ppo: PPOStageResult;
-}
+export type {
+  DPOStageResult, PipelineDPOOptions, PPOStageResult, RewardStageResult, RlhfPipelineData, RlhfPipelineResult, SFTStageResult,
+} from './results';
 
 /** Runs the stages of RLHF on one policy; see the module comment. Node.js (writes to `outDir`). */
 export class RlhfPipeline {
@@ -215,11 +138,7 @@ export class RlhfPipeline {
     if (data.length === 0) {
       throw new InputError('records', data.length, `the reward model needs at least one ranking record (none given, and ${this.path('comparisons.jsonl')} has none: run collect first, or the labeller skipped every item)`);
     }
-    // A record is held out by a hash of its prompt, so it stays held out as rounds add records.
-    const isHeld = (r: RankingExample) => unitHash(r.prompt) < o.heldOutFraction;
-    const held = data.filter(isHeld);
-    const train = data.filter((r) => !isHeld(r));
-    if (train.length === 0) throw new InputError('records', data.length, `every record fell in the held-out ${o.heldOutFraction} fraction; lower reward.heldOutFraction`);
+    const { train, held } = this.splitHeldOut(data);
     this.rewardModel ??= RewardModel.fromPolicy(this.policy);
     const rm = this.rewardModel;
     o.logger.log('info', `stage 2: reward model on ${train.length} ranking records (${held.length} held out)`);
@@ -235,6 +154,19 @@ export class RlhfPipeline {
     } finally {
       trainer.dispose();
     }
+  }
+
+  /**
+   * Splits ranking records into training and held-out ones. A record is held out by a hash of its
+   * prompt, so it stays held out as rounds add records. Throws an `InputError` when none is left to train on.
+   */
+  private splitHeldOut(data: readonly RankingExample[]): { train: RankingExample[]; held: RankingExample[] } {
+    const { heldOutFraction } = this.options;
+    const isHeld = (r: RankingExample) => unitHash(r.prompt) < heldOutFraction;
+    const held = data.filter(isHeld);
+    const train = data.filter((r) => !isHeld(r));
+    if (train.length === 0) throw new InputError('records', data.length, `every record fell in the held-out ${heldOutFraction} fraction; lower reward.heldOutFraction`);
+    return { train, held };
   }
 
   /** Fits mean 0 / std 1 on the responses the labeller saw (samples of the policy being aligned). */
@@ -287,10 +219,7 @@ export class RlhfPipeline {
     const o = this.options;
     const data = records ?? (await this.comparisons());
     if (data.length === 0) throw new InputError('records', data.length, `DPO needs at least one ranking record (none given, and ${this.path('comparisons.jsonl')} has none: run collect first)`);
-    const isHeld = (r: RankingExample) => unitHash(r.prompt) < o.heldOutFraction;
-    const held = data.filter(isHeld);
-    const train = data.filter((r) => !isHeld(r));
-    if (train.length === 0) throw new InputError('records', data.length, `every record fell in the held-out ${o.heldOutFraction} fraction; lower reward.heldOutFraction`);
+    const { train, held } = this.splitHeldOut(data);
     this.reference ??= this.policy.clone();
     o.logger.log('info', `DPO on ${train.length} ranking records (${held.length} held out)`);
     const { epochs, ...dpoOptions } = options;

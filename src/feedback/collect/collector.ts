@@ -7,104 +7,23 @@
  * Node.js only (it writes files); no tensors are kept.
  * @module
  */
-import { ConfigError, FileFormatError, InputError } from '../../errors';
-import { conversationPromptProblem } from '../../data/validate';
 import { parseChatRanking } from '../../data/chat-ranking';
-import { chatPrompt, tokenizeChatPrompt } from '../../data/chat-template';
-import type { ChatMessage } from '../../data/types';
-import type { TransformerPolicy } from '../../models/policy';
-import type { Tokenizer } from '../../tokenizers/tokenizer';
-import type { GenerateOptions } from '../../generation/generate';
-import { resolveSampling } from '../../generation/sampling';
+import { tokenizeChatPrompt } from '../../data/chat-template';
 import { silentLogger, type Logger } from '../../logging/logger';
-import { DEFAULT_CRITERIA, type Labeler, type LabelRequest, type RankedJudgement, type SkippedJudgement } from '../types';
-import { checkCriteria, checkJudgement } from '../check-judgement';
+import type { ConfigError, InputError } from '../../errors';
+import type { LabelRequest, Labeler } from '../types';
+import { checkJudgement } from '../check-judgement';
 import { appendDurable, readDurableJsonl } from './durable-append';
-import { fnv1a64Hex } from '../../ops/hash';
 import { acquireFileLock, type FileLock } from './file-lock';
-import { checkModerator, flaggedCategories, moderate, type Moderator } from '../../moderation/types';
+import { flaggedCategories, moderate } from '../../moderation/types';
+import { resolveCollectorOptions, type PreferenceCollectorOptions } from './collector-options';
+import {
+  idOf, itemsOf, rankedRecord, skippedFileOf, skippedRecord, type CollectPrompt, type Item, type RankedRecord, type SkippedRecord,
+} from './records';
 
-/** How responses are sampled; see `GenerateOptions`. */
-export type CollectSampling = Pick<GenerateOptions, 'maxNewTokens' | 'temperature' | 'topK' | 'topP'>;
-
-/** Options of {@link PreferenceCollector}. */
-export interface PreferenceCollectorOptions {
-  /** The policy whose responses are ranked. */
-  policy: TransformerPolicy;
-  /** The policy's tokenizer: encodes prompts, decodes responses; its EOS ends a response. */
-  tokenizer: Tokenizer;
-  /** Who ranks: a person (`WebLabeler`, `TerminalLabeler`) or a judge model. */
-  labeler: Labeler;
-  /** JSONL output of ranked items. Skipped items go to a sidecar, see {@link skippedFileOf}. */
-  file: string;
-  /** Responses per prompt, 2..9. Default `4`. */
-  k?: number;
-  /** Criteria the labeller rates (1-7). Default `DEFAULT_CRITERIA`; `[]` asks for no ratings. */
-  criteria?: string[];
-  /** Sampling of responses. Default: `GenerateOptions` defaults (32 new tokens, temperature 1). */
-  sampling?: CollectSampling;
-  /** Base seed; each prompt's responses use a seed derived from it and the prompt. Default `0`. */
-  seed?: number;
-  /** Receives progress (`task: 'collect'`) and warnings. Default: the silent logger. */
-  logger?: Logger;
-  /**
-   * Checks each prompt before sampling: a flagged prompt is not sampled nor shown; it is recorded in
-   * the skipped file with `responses: []`, `labeler: "moderation"` and `reason: "moderation: <categories>"`.
-   * Default: none (no check).
-   */
-  moderation?: Moderator;
-}
-
-/**
- * What {@link PreferenceCollector.collect} asks about: a prompt (plain text, encoded as is), or a
- * conversation so far (rendered with the chat template, `tokenizeChatPrompt`; non-empty, its last turn
- * not an assistant turn), whose K sampled responses are candidate assistant replies.
- */
-export type CollectPrompt = string | readonly ChatMessage[];
-
-/** A ranked item as written to the main file (a `RankingExample` plus metadata). */
-export interface RankedRecord {
-  /** {@link promptId} of the prompt (or conversation). */
-  id: string;
-  /** The prompt; for a conversation, `chatPrompt(messages)`. */
-  prompt: string;
-  /** The conversation the responses answer, when the item was a conversation. */
-  messages?: ChatMessage[];
-  /** The K sampled responses, decoded. */
-  responses: string[];
-  /** `ranking[i]` is the rank of `responses[i]`, 0 best; equal ranks are ties. */
-  ranking: number[];
-  /** Per-criterion ratings 1..7, one per response, when the labeller gave them. */
-  ratings?: Record<string, number[]>;
-  /** Indices of responses the labeller flagged. */
-  flagged?: number[];
-  /** The labeller's comment. */
-  note?: string;
-  /** The labeller's name. */
-  labeler: string;
-  /** When the judgement was saved (ISO 8601). */
-  time: string;
-}
-
-/** A skipped item as written to the sidecar file. */
-export interface SkippedRecord {
-  /** {@link promptId} of the prompt (or conversation). */
-  id: string;
-  /** The prompt; for a conversation, `chatPrompt(messages)`. */
-  prompt: string;
-  /** The conversation, when the item was a conversation. */
-  messages?: ChatMessage[];
-  /** The responses that were shown. */
-  responses: string[];
-  /** Always `true`. */
-  skipped: true;
-  /** The labeller's reason, if given. */
-  reason?: string;
-  /** The labeller's name. */
-  labeler: string;
-  /** When it was saved (ISO 8601). */
-  time: string;
-}
+export type { CollectSampling, PreferenceCollectorOptions } from './collector-options';
+export { promptId, skippedFileOf } from './records';
+export type { CollectPrompt, RankedRecord, SkippedRecord } from './records';
 
 /** Options of {@link PreferenceCollector.collect}. */
 export interface CollectOptions {
@@ -126,81 +45,6 @@ export interface CollectSummary {
   alreadyDone: number;
   /** Whether the signal stopped the session early. */
   aborted: boolean;
-}
-
-/**
- * Stable id of a prompt: FNV-1a (64-bit) of its UTF-8 bytes, as 16 hex digits. For a conversation,
- * of `"\u0000chat"` followed by the JSON of its `[role, content]` pairs (so turn boundaries count).
- * @param prompt - The prompt text, or a conversation.
- * @returns The id.
- */
-export function promptId(prompt: string | readonly ChatMessage[]): string {
-  if (typeof prompt === 'string') return fnv1a64Hex(prompt);
-  return fnv1a64Hex(`\u0000chat${JSON.stringify(prompt.map((m) => [m.role, m.content]))}`);
-}
-
-/** One item to collect: its id, its text and (for a conversation) a copy of its messages. */
-interface Item {
-  id: string;
-  prompt: string;
-  messages?: ChatMessage[];
-}
-
-/** Checks the prompts of {@link PreferenceCollector.collect} and turns them into items. */
-function itemsOf(prompts: readonly CollectPrompt[]): Item[] {
-  if (!Array.isArray(prompts)) throw new InputError('prompts', prompts, 'must be an array of strings or conversations');
-  return prompts.map((p: unknown, i) => {
-    if (typeof p === 'string') return { id: promptId(p), prompt: p };
-    if (!Array.isArray(p)) throw new InputError(`prompts[${i}]`, p, 'must be a string or a conversation (an array of chat messages)');
-    const problem = conversationPromptProblem(p);
-    if (problem !== undefined) throw new InputError(`prompts[${i}]${problem.path.slice('messages'.length)}`, problem.value, problem.reason);
-    const messages = (p as ChatMessage[]).map((m) => ({ role: m.role, content: m.content }));
-    return { id: promptId(messages), prompt: chatPrompt(messages), messages };
-  });
-}
-
-/**
- * The sidecar file of skipped items: `file` with `.jsonl` replaced by `.skipped.jsonl` (or that suffix
- * added). Kept apart so the main file stays readable by `readRankings`.
- * @param file - The main JSONL file.
- * @returns The sidecar's path.
- */
-export function skippedFileOf(file: string): string {
-  return `${file.endsWith('.jsonl') ? file.slice(0, -'.jsonl'.length) : file}.skipped.jsonl`;
-}
-
-/** The id of a saved record: its `id` field, else the id of its `prompt`. */
-function idOf(value: unknown, file: string, line: number): string {
-  const o = (typeof value === 'object' && value !== null ? value : {}) as { id?: unknown; prompt?: unknown };
-  if (typeof o.id === 'string') return o.id;
-  if (typeof o.prompt === 'string') return promptId(o.prompt);
-  throw new FileFormatError(file, 'a collected record needs a string "id" or "prompt"', line);
-}
-
-function checkOptions(o: PreferenceCollectorOptions): { k: number; criteria: string[]; seed: number } {
-  if (typeof o !== 'object' || o === null) throw new ConfigError('options', o, 'must be an object');
-  if (typeof o.policy?.generate !== 'function') throw new ConfigError('policy', o.policy, 'must be a TransformerPolicy');
-  if (typeof o.tokenizer?.encode !== 'function' || typeof o.tokenizer.decode !== 'function') {
-    throw new ConfigError('tokenizer', o.tokenizer, 'must be a Tokenizer');
-  }
-  if (typeof o.labeler?.label !== 'function' || typeof o.labeler.name !== 'string') {
-    throw new ConfigError('labeler', o.labeler, 'must be a Labeler (a name and a label method)');
-  }
-  if (typeof o.file !== 'string' || o.file === '') throw new ConfigError('file', o.file, 'must be a non-empty path');
-  const k = o.k ?? 4;
-  if (!Number.isInteger(k) || k < 2 || k > 9) throw new ConfigError('k', k, 'must be an integer in [2, 9]');
-  checkCriteria(o.criteria, 'criteria', true);
-  const sampling: unknown = o.sampling ?? {};
-  if (typeof sampling !== 'object' || sampling === null) throw new ConfigError('sampling', sampling, 'must be an object');
-  resolveSampling(sampling as CollectSampling, o.tokenizer.vocabSize);
-  const maxNewTokens = (sampling as CollectSampling).maxNewTokens;
-  if (maxNewTokens !== undefined && (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)) {
-    throw new ConfigError('sampling.maxNewTokens', maxNewTokens, 'must be an integer >= 1');
-  }
-  const seed = o.seed ?? 0;
-  if (!Number.isSafeInteger(seed)) throw new ConfigError('seed', seed, 'must be a safe integer');
-  if (o.moderation !== undefined) checkModerator('moderation', o.moderation);
-  return { k, criteria: [...(o.criteria ?? DEFAULT_CRITERIA)], seed };
 }
 
 /**
@@ -226,7 +70,7 @@ export class PreferenceCollector {
    * @throws A {@link ConfigError} naming the invalid option.
    */
   constructor(options: PreferenceCollectorOptions) {
-    ({ k: this.k, criteria: this.criteria, seed: this.seed } = checkOptions(options));
+    ({ k: this.k, criteria: this.criteria, seed: this.seed } = resolveCollectorOptions(options));
     this.o = { ...options };
     this.logger = options.logger ?? silentLogger;
   }
@@ -350,18 +194,4 @@ export class PreferenceCollector {
     });
     return out.tokens.map((row) => tokenizer.decode(row.filter((t) => t !== tokenizer.eosId)));
   }
-}
-
-function rankedRecord({ id, prompt, messages }: Item, responses: string[], j: RankedJudgement, labeler: string, time: string): RankedRecord {
-  return {
-    id, prompt, ...(messages !== undefined && { messages }), responses, ranking: j.ranking,
-    ...(j.ratings !== undefined && { ratings: j.ratings }),
-    ...(j.flagged !== undefined && { flagged: j.flagged }),
-    ...(j.note !== undefined && { note: j.note }),
-    labeler, time,
-  };
-}
-
-function skippedRecord({ id, prompt, messages }: Item, responses: string[], j: SkippedJudgement, labeler: string, time: string): SkippedRecord {
-  return { id, prompt, ...(messages !== undefined && { messages }), responses, skipped: true, ...(j.reason !== undefined && { reason: j.reason }), labeler, time };
 }
