@@ -8,7 +8,8 @@
  * @module
  */
 import { tf } from '../tf';
-import { allocate, f32, i32, internals } from './wasm-heap';
+import { allocate, f32, heapOffset, i32, internals } from './wasm-heap';
+import { simdKernels } from './wasm-simd';
 import {
   adamwUpdate, columnSums, geluBackward, geluForward, layerNormBackward, layerNormForward,
   selectedLogProbsBackward, selectedLogProbsForward, sumOfSquares, type AdamWScalars,
@@ -39,6 +40,8 @@ type Inputs = Record<string, tf.TensorInfo>;
 type Kernel = (inputs: Inputs, be: ReturnType<typeof internals>, attrs: Record<string, unknown>) => tf.TensorInfo | tf.TensorInfo[];
 
 const dims = (t: tf.TensorInfo): [number, number] => [t.shape[0] as number, t.shape[t.shape.length - 1] as number];
+const count = (t: tf.TensorInfo): number => t.shape.reduce((a, d) => a * d, 1);
+const off = (be: ReturnType<typeof internals>, t: tf.TensorInfo | undefined): number => heapOffset(be, t as tf.TensorInfo);
 
 const kernels: Record<keyof typeof FUSED, Kernel> = {
   transpose2d: ({ x }, be) => {
@@ -56,26 +59,40 @@ const kernels: Record<keyof typeof FUSED, Kernel> = {
   geluForward: ({ x }, be) => {
     const s = (x as tf.TensorInfo).shape;
     const [y, t] = allocate(be, s, s) as [tf.TensorInfo, tf.TensorInfo];
-    geluForward(f32(be, x as tf.TensorInfo), f32(be, y), f32(be, t));
+    const simd = simdKernels(be);
+    if (simd !== null) simd.geluForward(off(be, x), off(be, y), off(be, t), count(y));
+    else geluForward(f32(be, x as tf.TensorInfo), f32(be, y), f32(be, t));
     return [y, t];
   },
   geluBackward: ({ dy, x, t }, be) => {
     const [dx] = allocate(be, (x as tf.TensorInfo).shape) as [tf.TensorInfo];
-    geluBackward(f32(be, dy as tf.TensorInfo), f32(be, x as tf.TensorInfo), f32(be, t as tf.TensorInfo), f32(be, dx));
+    const simd = simdKernels(be);
+    if (simd !== null) simd.geluBackward(off(be, dy), off(be, x), off(be, t), off(be, dx), count(dx));
+    else geluBackward(f32(be, dy as tf.TensorInfo), f32(be, x as tf.TensorInfo), f32(be, t as tf.TensorInfo), f32(be, dx));
     return dx;
   },
   layerNormForward: ({ x, gamma, beta }, be, { eps }) => {
     const [n, d] = dims(x as tf.TensorInfo);
     const [y, xhat, rstd] = allocate(be, [n, d], [n, d], [n, 1]) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
-    const v = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
-    layerNormForward(v(x), v(gamma), v(beta), eps as number, d, v(y), v(xhat), v(rstd));
+    const simd = simdKernels(be);
+    const o = (t: tf.TensorInfo | undefined): number => off(be, t);
+    if (simd !== null) simd.layerNormForward(o(x), o(gamma), o(beta), eps as number, n, d, o(y), o(xhat), o(rstd));
+    else {
+      const v = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
+      layerNormForward(v(x), v(gamma), v(beta), eps as number, d, v(y), v(xhat), v(rstd));
+    }
     return [y, xhat, rstd];
   },
   layerNormBackward: ({ dy, xhat, rstd, gamma }, be) => {
     const [n, d] = dims(dy as tf.TensorInfo);
     const [dx, dg, db] = allocate(be, [n, d], [d], [d]) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
-    const v = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
-    layerNormBackward(v(dy), v(xhat), v(rstd), v(gamma), d, v(dx), v(dg), v(db));
+    const simd = simdKernels(be);
+    const o = (t: tf.TensorInfo | undefined): number => off(be, t);
+    if (simd !== null) simd.layerNormBackward(o(dy), o(xhat), o(rstd), o(gamma), n, d, o(dx), o(dg), o(db));
+    else {
+      const v = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
+      layerNormBackward(v(dy), v(xhat), v(rstd), v(gamma), d, v(dx), v(dg), v(db));
+    }
     return [dx, dg, db];
   },
   logProbsForward: ({ logits, targets }, be) => {
@@ -100,8 +117,14 @@ const kernels: Record<keyof typeof FUSED, Kernel> = {
   adamw: ({ w, m, v, g }, be, attrs) => {
     const s = (w as tf.TensorInfo).shape;
     const [wo, mo, vo] = allocate(be, s, s, s) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
-    const x = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
-    adamwUpdate(x(w), x(m), x(v), x(g), attrs as unknown as AdamWScalars, x(wo), x(mo), x(vo));
+    const a = attrs as unknown as AdamWScalars;
+    const simd = simdKernels(be);
+    const o = (t: tf.TensorInfo | undefined): number => off(be, t);
+    if (simd !== null) simd.adamw(o(w), o(m), o(v), o(g), o(wo), o(mo), o(vo), count(wo), a.c1, a.c2, a.stepSize, a.eps, a.decay, a.gradScale);
+    else {
+      const x = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
+      adamwUpdate(x(w), x(m), x(v), x(g), a, x(wo), x(mo), x(vo));
+    }
     return [wo, mo, vo];
   },
   splitHeads: ({ qkv }, be, attrs) => {

@@ -16,6 +16,8 @@ export interface WasmBackendInternals {
   readSync(dataId: object): ArrayLike<number>;
   wasm: {
     HEAPU8: Uint8Array;
+    /** The instance's exports; `memory` is the heap's `WebAssembly.Memory` (absent in some builds). */
+    asm?: { memory?: unknown };
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
     tfjs: { disposeData(id: number): void };
   };

@@ -1,0 +1,91 @@
+/**
+ * The fused SIMD kernels (`simd/kernels.ll`, built into `simd-module.ts`), instantiated on
+ * tfjs-backend-wasm's own memory so they read and write tensors in place: arguments are heap byte
+ * offsets. They compute in float32 lanes, four at a time (V8 does not vectorise the TypeScript
+ * kernels of `fused-math.ts`, which remain the fallback and the reference).
+ *
+ * Where the module cannot run (no WebAssembly SIMD, or a shared memory: the threaded build that a
+ * cross-origin-isolated page may load), {@link simdKernels} returns null and the kernels use the
+ * TypeScript math. The module is under 4 KiB, so browsers compile it synchronously on the main thread.
+ * @internal
+ * @module
+ */
+import { SIMD_MODULE_BASE64 } from './simd-module';
+import type { WasmBackendInternals } from './wasm-heap';
+
+/** The kernels, over heap byte offsets (see `fused-math.ts` for the math of each). */
+export interface SimdKernels {
+  /** GELU: `y`, `t = tanh(...)` from `x`, `n` elements. */
+  geluForward(x: number, y: number, t: number, n: number): void;
+  /** GELU backward: `dx` from `dy`, `x`, `t`, `n` elements. */
+  geluBackward(dy: number, x: number, t: number, dx: number, n: number): void;
+  /** One AdamW update of `n` elements into `wo`, `mo`, `vo`. */
+  adamw(w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number,
+    c1: number, c2: number, stepSize: number, eps: number, decay: number, gradScale: number): void;
+  /** LayerNorm over `rows` rows of `d`: `y`, `xhat`, `rstd`. */
+  layerNormForward(x: number, gamma: number, beta: number, eps: number, rows: number, d: number, y: number, xhat: number, rstd: number): void;
+  /** LayerNorm backward: `dx`, `dgamma`, `dbeta`. */
+  layerNormBackward(dy: number, xhat: number, rstd: number, gamma: number, rows: number, d: number, dx: number, dgamma: number, dbeta: number): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+let enabled = true;
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** The compiled module, or null where this engine cannot compile it (compiled once). */
+function simdModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(decodeBase64(SIMD_MODULE_BASE64));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** The kernels bound to `memory`, or null where they cannot run on it. */
+export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
+  let k = instances.get(memory);
+  if (k !== undefined) return k;
+  k = null;
+  const mod = simdModule();
+  if (mod !== null) {
+    try {
+      const e = new WebAssembly.Instance(mod, { env: { __linear_memory: memory } }).exports as Record<string, (...a: number[]) => void>;
+      k = {
+        geluForward: e.gelu_forward as SimdKernels['geluForward'],
+        geluBackward: e.gelu_backward as SimdKernels['geluBackward'],
+        adamw: e.adamw as SimdKernels['adamw'],
+        layerNormForward: e.layernorm_forward as SimdKernels['layerNormForward'],
+        layerNormBackward: e.layernorm_backward as SimdKernels['layerNormBackward'],
+      };
+    } catch {
+      k = null;
+    }
+  }
+  instances.set(memory, k);
+  return k;
+}
+
+/** The kernels on a wasm backend's heap, or null (disabled, or they cannot run there). */
+export function simdKernels(be: WasmBackendInternals): SimdKernels | null {
+  const memory = be.wasm.asm?.memory;
+  if (!enabled || !(memory instanceof WebAssembly.Memory)) return null;
+  return simdKernelsFor(memory);
+}
+
+/**
+ * Turns the SIMD kernels off (`false`: the fused kernels use their TypeScript math) or back on
+ * (`true`, the default). For tests that compare the two.
+ */
+export function setSimdKernels(on: boolean): void {
+  enabled = on;
+}
