@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(root, 'src/backends/simd/kernels.ll');
 const OUT = join(root, 'src/backends/simd-module.ts');
-const EXPORTS = ['gelu_forward', 'gelu_backward', 'adamw', 'layernorm_forward', 'layernorm_backward'];
+const EXPORTS = ['gelu_forward', 'gelu_backward', 'adamw', 'layernorm_forward', 'layernorm_backward', 'row_max_sumexp', 'neg_scaled_softmax', 'column_sums', 'sum_squares'];
 
 /** F(x) -> the float32 value of x in LLVM's 64-bit hex form (which IR requires for inexact floats). */
 function hexFloats(text) {
@@ -47,8 +47,8 @@ function build() {
   try {
     writeFileSync(join(dir, 'k.ll'), hexFloats(readFileSync(SRC, 'utf8')));
     const tool = (name) => process.env[`LLVM_${name.toUpperCase()}`] ?? name;
-    execFileSync(tool('opt'), ['-O3', '-mattr=+simd128,+bulk-memory', join(dir, 'k.ll'), '-o', join(dir, 'k.bc')]);
-    execFileSync(tool('llc'), ['-O3', '-mattr=+simd128,+bulk-memory', '-filetype=obj', join(dir, 'k.bc'), '-o', join(dir, 'k.o')]);
+    execFileSync(tool('opt'), ['-O3', '-mattr=+simd128,+bulk-memory', join(dir, 'k.ll'), '-o', join(dir, 'k.bc')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(tool('llc'), ['-O3', '-mattr=+simd128,+bulk-memory', '-filetype=obj', join(dir, 'k.bc'), '-o', join(dir, 'k.o')], { stdio: ['ignore', 'inherit', 'inherit'] });
     const bytes = stripCustom(readFileSync(join(dir, 'k.o')));
     const mod = new WebAssembly.Module(bytes);
     const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`);

@@ -158,6 +158,27 @@ export function selectedLogProbsBackward(
 }
 
 /**
+ * The per-row end of the SIMD forward: from each row's maximum (in `logp`) and sum of
+ * `exp(logits - max)` (in `lse`), `lse = max + log(sum)` and `logp = logits[target] - lse` in place.
+ */
+export function finishLogProbs(logits: Float32Array, targets: Int32Array, V: number, logp: Float32Array, lse: Float32Array): void {
+  for (let r = 0; r < targets.length; r++) {
+    const l = (logp[r] as number) + Math.log(lse[r] as number);
+    lse[r] = l;
+    const t = targets[r] as number;
+    logp[r] = (t >= 0 && t < V ? (logits[r * V + t] as number) : 0) - l;
+  }
+}
+
+/** The per-row end of the SIMD backward: `dlogits[r, target] = dy[r] (1 - exp(logits[r, target] - lse[r]))`. */
+export function addTargetTerms(dy: Float32Array, logits: Float32Array, lse: Float32Array, targets: Int32Array, V: number, dlogits: Float32Array): void {
+  for (let r = 0; r < targets.length; r++) {
+    const t = targets[r] as number;
+    if (t >= 0 && t < V) dlogits[r * V + t] = (dy[r] as number) * (1 - Math.exp((logits[r * V + t] as number) - (lse[r] as number)));
+  }
+}
+
+/**
  * Scalars of one AdamW update (see `AdamW`): `update = stepSize * m / (sqrt(v) + eps)`; the gradient
  * is multiplied by `gradScale` first (a global-norm clip factor).
  */

@@ -11,6 +11,7 @@ import { tf } from '../tf';
 import { BackendError, ConfigError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import { registerWasmKernels } from './wasm-kernels';
+import { prepareSimdKernels } from './wasm-simd';
 import { setupNodeWebGpu, type WebGpuOptions } from './webgpu-node';
 
 /** Backend names accepted by {@link useBackend}. */
@@ -129,7 +130,10 @@ async function trySet(name: Exclude<BackendName, 'auto'>, attempt: Attempt): Pro
   const wasmPaths = attempt.options.wasmPaths;
   if (!(await loadOptional(name, attempt))) return false;
   if (tf.findBackendFactory(name) === null) return false;
-  if (name === 'wasm') registerWasmKernels();
+  if (name === 'wasm') {
+    registerWasmKernels();
+    await prepareSimdKernels(); // compiled off the main thread (browsers refuse to compile modules over 4 KiB synchronously there)
+  }
   try {
     // Only before the first start: setWasmPaths throws once a start has failed, and is moot after one succeeded.
     if (name === 'wasm' && wasmPaths !== undefined && tf.engine().registry.wasm === undefined) {

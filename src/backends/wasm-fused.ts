@@ -11,7 +11,7 @@ import { tf } from '../tf';
 import { allocate, f32, heapOffset, i32, internals } from './wasm-heap';
 import { simdKernels } from './wasm-simd';
 import {
-  adamwUpdate, columnSums, geluBackward, geluForward, layerNormBackward, layerNormForward,
+  adamwUpdate, addTargetTerms, columnSums, finishLogProbs, geluBackward, geluForward, layerNormBackward, layerNormForward,
   selectedLogProbsBackward, selectedLogProbsForward, sumOfSquares, type AdamWScalars,
 } from './fused-math';
 import { concat3d, gatherRows, mergeHeads, splitHeads, transpose2d, type HeadDims } from './fused-layout';
@@ -53,7 +53,9 @@ const kernels: Record<keyof typeof FUSED, Kernel> = {
   columnSums: ({ x }, be) => {
     const [r, c] = dims(x as tf.TensorInfo);
     const [out] = allocate(be, [c]) as [tf.TensorInfo];
-    columnSums(f32(be, x as tf.TensorInfo), r, c, f32(be, out));
+    const simd = simdKernels(be);
+    if (simd !== null) simd.columnSums(off(be, x), r, c, off(be, out));
+    else columnSums(f32(be, x as tf.TensorInfo), r, c, f32(be, out));
     return out;
   },
   geluForward: ({ x }, be) => {
@@ -98,14 +100,24 @@ const kernels: Record<keyof typeof FUSED, Kernel> = {
   logProbsForward: ({ logits, targets }, be) => {
     const [n, V] = dims(logits as tf.TensorInfo);
     const [logp, lse] = allocate(be, [n], [n]) as [tf.TensorInfo, tf.TensorInfo];
-    selectedLogProbsForward(f32(be, logits as tf.TensorInfo), i32(be, targets as tf.TensorInfo), V, f32(be, logp), f32(be, lse));
+    const simd = simdKernels(be);
+    if (simd === null) selectedLogProbsForward(f32(be, logits as tf.TensorInfo), i32(be, targets as tf.TensorInfo), V, f32(be, logp), f32(be, lse));
+    else {
+      simd.rowMaxSumExp(off(be, logits), n, V, off(be, logp), off(be, lse)); // row maxima in logp, sums in lse
+      finishLogProbs(f32(be, logits as tf.TensorInfo), i32(be, targets as tf.TensorInfo), V, f32(be, logp), f32(be, lse));
+    }
     return [logp, lse];
   },
   logProbsBackward: ({ dy, logits, lse, targets }, be) => {
     const [n, V] = dims(logits as tf.TensorInfo);
     const [dl] = allocate(be, [n, V]) as [tf.TensorInfo];
     const v = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
-    selectedLogProbsBackward(v(dy), v(logits), v(lse), i32(be, targets as tf.TensorInfo), V, f32(be, dl));
+    const simd = simdKernels(be);
+    if (simd === null) selectedLogProbsBackward(v(dy), v(logits), v(lse), i32(be, targets as tf.TensorInfo), V, f32(be, dl));
+    else {
+      simd.negScaledSoftmax(off(be, dy), off(be, logits), off(be, lse), n, V, off(be, dl));
+      addTargetTerms(v(dy), v(logits), v(lse), i32(be, targets as tf.TensorInfo), V, f32(be, dl));
+    }
     return dl;
   },
   gatherRows: ({ table, ids }, be) => {
@@ -164,8 +176,11 @@ const kernels: Record<keyof typeof FUSED, Kernel> = {
   sumOfSquares: (inputs, be) => {
     const n = Object.keys(inputs).length; // inputs x0 .. x{n-1}, in order
     const [out] = allocate(be, []) as [tf.TensorInfo];
-    const xs = Array.from({ length: n }, (_, i) => f32(be, inputs[`x${i}`] as tf.TensorInfo));
-    f32(be, out)[0] = sumOfSquares(xs);
+    const xs = Array.from({ length: n }, (_, i) => inputs[`x${i}`] as tf.TensorInfo);
+    const simd = simdKernels(be);
+    f32(be, out)[0] = simd !== null
+      ? xs.reduce((s, x) => s + simd.sumSquares(off(be, x), count(x)), 0)
+      : sumOfSquares(xs.map((x) => f32(be, x)));
     return out;
   },
 };

@@ -6,7 +6,7 @@
  *
  * Where the module cannot run (no WebAssembly SIMD, or a shared memory: the threaded build that a
  * cross-origin-isolated page may load), {@link simdKernels} returns null and the kernels use the
- * TypeScript math. The module is under 4 KiB, so browsers compile it synchronously on the main thread.
+ * TypeScript math.
  * @internal
  * @module
  */
@@ -26,6 +26,14 @@ export interface SimdKernels {
   layerNormForward(x: number, gamma: number, beta: number, eps: number, rows: number, d: number, y: number, xhat: number, rstd: number): void;
   /** LayerNorm backward: `dx`, `dgamma`, `dbeta`. */
   layerNormBackward(dy: number, xhat: number, rstd: number, gamma: number, rows: number, d: number, dx: number, dgamma: number, dbeta: number): void;
+  /** Per row of `logits: [rows, V]`: its maximum into `max`, `sum exp(logits - max)` into `sum`. */
+  rowMaxSumExp(logits: number, rows: number, V: number, max: number, sum: number): void;
+  /** `dl[r, j] = -dy[r] exp(logits[r, j] - lse[r])`. */
+  negScaledSoftmax(dy: number, logits: number, lse: number, rows: number, V: number, dl: number): void;
+  /** Column sums of `x: [rows, cols]` (float64 accumulation) into `out`. */
+  columnSums(x: number, rows: number, cols: number, out: number): void;
+  /** `sum(x^2)` of `n` floats, accumulated in float64. */
+  sumSquares(x: number, n: number): number;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -37,6 +45,21 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
+}
+
+/**
+ * Compiles the module asynchronously (once), so that {@link simdKernels} need not compile it
+ * synchronously: browsers refuse synchronous compilation of modules over 4 KiB on the main thread.
+ * `useBackend('wasm')` calls it; where it was not called, the first kernel compiles synchronously
+ * (fine in Node and in workers) or, where that is refused, runs the TypeScript math.
+ */
+export async function prepareSimdKernels(): Promise<void> {
+  if (compiled !== undefined) return;
+  try {
+    compiled = await WebAssembly.compile(decodeBase64(SIMD_MODULE_BASE64));
+  } catch {
+    compiled = null;
+  }
 }
 
 /** The compiled module, or null where this engine cannot compile it (compiled once). */
@@ -66,6 +89,10 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
         adamw: e.adamw as SimdKernels['adamw'],
         layerNormForward: e.layernorm_forward as SimdKernels['layerNormForward'],
         layerNormBackward: e.layernorm_backward as SimdKernels['layerNormBackward'],
+        rowMaxSumExp: e.row_max_sumexp as SimdKernels['rowMaxSumExp'],
+        negScaledSoftmax: e.neg_scaled_softmax as SimdKernels['negScaledSoftmax'],
+        columnSums: e.column_sums as SimdKernels['columnSums'],
+        sumSquares: e.sum_squares as unknown as SimdKernels['sumSquares'],
       };
     } catch {
       k = null;

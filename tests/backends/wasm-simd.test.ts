@@ -10,7 +10,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { tf } from '../../src/tf';
 import { setupBackend } from '../helpers/backend';
-import { adamwUpdate, geluBackward, geluForward, layerNormBackward, layerNormForward } from '../../src/backends/fused-math';
+import {
+  adamwUpdate, columnSums, geluBackward, geluForward, layerNormBackward, layerNormForward, selectedLogProbsBackward, selectedLogProbsForward, sumOfSquares,
+} from '../../src/backends/fused-math';
 import { setSimdKernels, simdKernels, simdKernelsFor, type SimdKernels } from '../../src/backends/wasm-simd';
 import { internals } from '../../src/backends/wasm-heap';
 import { TransformerPolicy } from '../../src/models/policy';
@@ -103,6 +105,41 @@ describe('SIMD kernels (WebAssembly SIMD128)', () => {
       expectClose(read(at(7), n), dx, 5e-5 * Math.max(1, ...rstd));
       expectClose(read(at(8), d), dg, 5e-5); // zeroed first: the 7s are overwritten
       expectClose(read(at(9), d), db, 5e-5);
+    }), { numRuns: 60 });
+  });
+
+  it('the log-softmax pieces (row max and sum of exps, the scaled softmax) give the TypeScript log-probs and their backward (2e-6)', () => {
+    const shapes = fc.record({ rows: fc.integer({ min: 0, max: 6 }), V: fc.integer({ min: 1, max: 45 }), seed: fc.integer({ min: 0, max: 1e6 }), scale: fc.constantFrom(1, 10, 60) });
+    fc.assert(fc.property(shapes, ({ rows, V, seed, scale }) => {
+      const logits = values(rows * V, seed, scale);
+      const targets = Int32Array.from({ length: rows }, (_, r) => ((seed + r * 7) % (V + 2)) - 1); // some out of range
+      const dy = values(rows, seed + 5, 1);
+      const [logp, lse, dl] = [new Float32Array(rows), new Float32Array(rows), new Float32Array(rows * V)];
+      selectedLogProbsForward(logits, targets, V, logp, lse);
+      selectedLogProbsBackward(dy, logits, lse, targets, V, dl);
+      const o = place(logits, new Float32Array(rows), new Float32Array(rows), dy, lse, new Float32Array(rows * V)) as number[];
+      simd.rowMaxSumExp(o[0] as number, rows, V, o[1] as number, o[2] as number);
+      const [mx, sums] = [read(o[1] as number, rows), read(o[2] as number, rows)];
+      mx.forEach((m, r) => expect(m).toBe(Math.max(...logits.subarray(r * V, (r + 1) * V))));
+      expectClose(Float32Array.from(mx, (m, r) => m + Math.log(sums[r] as number)), lse, 2e-6);
+      simd.negScaledSoftmax(o[3] as number, o[0] as number, o[4] as number, rows, V, o[5] as number);
+      const got = read(o[5] as number, rows * V);
+      targets.forEach((t, r) => { if (t >= 0 && t < V) got[r * V + t] = (dy[r] as number) * (1 - Math.exp((logits[r * V + t] as number) - (lse[r] as number))); });
+      expectClose(got, dl, 2e-6);
+    }), { numRuns: 60 });
+  });
+
+  it('column sums and the sum of squares equal the TypeScript math (float64 accumulation: 1e-7)', () => {
+    const shapes = fc.record({ rows: fc.integer({ min: 0, max: 9 }), cols: fc.integer({ min: 0, max: 23 }), seed: fc.integer({ min: 0, max: 1e6 }) });
+    fc.assert(fc.property(shapes, ({ rows, cols, seed }) => {
+      const x = values(rows * cols, seed, 3);
+      const want = new Float32Array(cols);
+      columnSums(x, rows, cols, want);
+      const [ox, oout] = place(x, Float32Array.from({ length: cols }, () => 9)) as number[];
+      simd.columnSums(ox as number, rows, cols, oout as number);
+      expectClose(read(oout as number, cols), want, 1e-7);
+      const sq = simd.sumSquares(ox as number, rows * cols);
+      expect(Math.abs(sq - sumOfSquares([x]))).toBeLessThanOrEqual(1e-12 * (1 + sumOfSquares([x])));
     }), { numRuns: 60 });
   });
 

@@ -9,6 +9,7 @@ target datalayout = "e-m:e-p:32:32-p10:8:8-p20:8:8-i64:64-n32:64-S128-ni:1:10:20
 target triple = "wasm32-unknown-unknown"
 
 declare float @llvm.sqrt.f32(float)
+declare float @llvm.nearbyint.f32(float)
 
 ; tanh(u) to float32 accuracy: Eigen's [13/6] rational on |u| <= 7.905 (u clamped there: tanh is
 ; +-1 to float32 beyond it).
@@ -306,8 +307,250 @@ done:
   ret void
 }
 
+; exp(x) to float32 accuracy (Cephes' expf): x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial in r,
+; scaled by 2^n built in the exponent bits. x is clamped to [-87.3, 88.7] (results below 2^-126 are not
+; produced: what would underflow gives ~1e-38 instead of 0).
+define internal float @exp_poly(float %x0) alwaysinline {
+  %cl = fcmp olt float %x0, F(-87.3)
+  %lo = select i1 %cl, float F(-87.3), float %x0
+  %ch = fcmp ogt float %lo, F(88.7)
+  %x = select i1 %ch, float F(88.7), float %lo
+  %xl = fmul float %x, F(1.4426950408889634)
+  %n = call float @llvm.nearbyint.f32(float %xl)
+  %h = fmul float %n, F(0.693359375)
+  %r0 = fsub float %x, %h
+  %l = fmul float %n, F(-2.12194440e-4)
+  %r = fsub float %r0, %l
+  %p5 = fmul float %r, F(1.9875691500e-4)
+  %p4 = fadd float %p5, F(1.3981999507e-3)
+  %p4m = fmul float %p4, %r
+  %p3 = fadd float %p4m, F(8.3334519073e-3)
+  %p3m = fmul float %p3, %r
+  %p2 = fadd float %p3m, F(4.1665795894e-2)
+  %p2m = fmul float %p2, %r
+  %p1 = fadd float %p2m, F(1.6666665459e-1)
+  %p1m = fmul float %p1, %r
+  %p0 = fadd float %p1m, F(5.0000001201e-1)
+  %r2 = fmul float %r, %r
+  %pr = fmul float %p0, %r2
+  %y0 = fadd float %pr, %r
+  %y = fadd float %y0, 1.0
+  %ni = fptosi float %n to i32
+  %e = add i32 %ni, 127
+  %bits = shl i32 %e, 23
+  %scale = bitcast i32 %bits to float
+  %res = fmul float %y, %scale
+  ret float %res
+}
+
+; Per row of logits [rows, V]: its maximum (into mx) and sum_j exp(logits - max) (into sum). The caller
+; forms lse = max + log(sum).
+define void @row_max_sumexp(float* noalias %logits, i32 %rows, i32 %V, float* noalias %mx, float* noalias %sum) #5 {
+entry:
+  %go = icmp sgt i32 %rows, 0
+  %vpos = icmp sgt i32 %V, 0
+  %both = and i1 %go, %vpos
+  br i1 %both, label %row, label %done
+row:
+  %r = phi i32 [0, %entry], [%r1, %row.end]
+  %o = mul nsw i32 %r, %V
+  %lr = getelementptr inbounds float, float* %logits, i32 %o
+  br label %max
+max:
+  %j = phi i32 [0, %row], [%j1, %max]
+  %m = phi float [0xFFF0000000000000, %row], [%m1, %max]
+  %pj = getelementptr inbounds float, float* %lr, i32 %j
+  %xj = load float, float* %pj, align 4
+  %gt = fcmp fast ogt float %xj, %m
+  %m1 = select fast i1 %gt, float %xj, float %m
+  %j1 = add nuw nsw i32 %j, 1
+  %jm = icmp slt i32 %j1, %V
+  br i1 %jm, label %max, label %max.end
+max.end:
+  %pm = getelementptr inbounds float, float* %mx, i32 %r
+  store float %m1, float* %pm, align 4
+  br label %sumexp
+sumexp:
+  %k = phi i32 [0, %max.end], [%k1, %sumexp]
+  %acc = phi float [0.0, %max.end], [%acc1, %sumexp]
+  %pk = getelementptr inbounds float, float* %lr, i32 %k
+  %xk = load float, float* %pk, align 4
+  %d = fsub float %xk, %m1
+  %ex = call float @exp_poly(float %d)
+  %acc1 = fadd reassoc float %acc, %ex
+  %k1 = add nuw nsw i32 %k, 1
+  %km = icmp slt i32 %k1, %V
+  br i1 %km, label %sumexp, label %row.end
+row.end:
+  %ps = getelementptr inbounds float, float* %sum, i32 %r
+  store float %acc1, float* %ps, align 4
+  %r1 = add nuw nsw i32 %r, 1
+  %rm = icmp slt i32 %r1, %rows
+  br i1 %rm, label %row, label %done
+done:
+  ret void
+}
+
+; dl[r, j] = -dy[r] exp(logits[r, j] - lse[r]) (the caller adds dy[r] at each row's target).
+define void @neg_scaled_softmax(float* noalias %dy, float* noalias %logits, float* noalias %lse, i32 %rows, i32 %V, float* noalias %dl) #6 {
+entry:
+  %go = icmp sgt i32 %rows, 0
+  %vpos = icmp sgt i32 %V, 0
+  %both = and i1 %go, %vpos
+  br i1 %both, label %row, label %done
+row:
+  %r = phi i32 [0, %entry], [%r1, %row.end]
+  %o = mul nsw i32 %r, %V
+  %lr = getelementptr inbounds float, float* %logits, i32 %o
+  %dr = getelementptr inbounds float, float* %dl, i32 %o
+  %pg = getelementptr inbounds float, float* %dy, i32 %r
+  %g = load float, float* %pg, align 4
+  %ng = fneg float %g
+  %pl = getelementptr inbounds float, float* %lse, i32 %r
+  %l = load float, float* %pl, align 4
+  br label %loop
+loop:
+  %j = phi i32 [0, %row], [%j1, %loop]
+  %pj = getelementptr inbounds float, float* %lr, i32 %j
+  %xj = load float, float* %pj, align 4
+  %d = fsub float %xj, %l
+  %ex = call float @exp_poly(float %d)
+  %v = fmul float %ng, %ex
+  %pd = getelementptr inbounds float, float* %dr, i32 %j
+  store float %v, float* %pd, align 4
+  %j1 = add nuw nsw i32 %j, 1
+  %jm = icmp slt i32 %j1, %V
+  br i1 %jm, label %loop, label %row.end
+row.end:
+  %r1 = add nuw nsw i32 %r, 1
+  %rm = icmp slt i32 %r1, %rows
+  br i1 %rm, label %row, label %done
+done:
+  ret void
+}
+
+; Column sums of x [rows, cols] into out [cols], accumulated in float64: four columns at a time down
+; the rows (f64x2 pairs), then the columns left over one at a time.
+define void @column_sums(float* noalias %x, i32 %rows, i32 %cols, float* noalias %out) #7 {
+entry:
+  %c4 = and i32 %cols, -4
+  %anyv = icmp sgt i32 %c4, 0
+  br i1 %anyv, label %vblock, label %tail.start
+vblock:
+  %c = phi i32 [0, %entry], [%cn, %vblock.end]
+  br label %vrow.check
+vrow.check:
+  %rpos = icmp sgt i32 %rows, 0
+  br i1 %rpos, label %vrow, label %vblock.end0
+vrow:
+  %r = phi i32 [0, %vrow.check], [%r1, %vrow]
+  %acc = phi <4 x double> [zeroinitializer, %vrow.check], [%acc1, %vrow]
+  %ro = mul nsw i32 %r, %cols
+  %i = add nsw i32 %ro, %c
+  %p = getelementptr inbounds float, float* %x, i32 %i
+  %pv = bitcast float* %p to <4 x float>*
+  %v = load <4 x float>, <4 x float>* %pv, align 4
+  %vd = fpext <4 x float> %v to <4 x double>
+  %acc1 = fadd <4 x double> %acc, %vd
+  %r1 = add nuw nsw i32 %r, 1
+  %rm = icmp slt i32 %r1, %rows
+  br i1 %rm, label %vrow, label %vblock.end
+vblock.end0:
+  br label %vblock.end
+vblock.end:
+  %accf = phi <4 x double> [zeroinitializer, %vblock.end0], [%acc1, %vrow]
+  %sf = fptrunc <4 x double> %accf to <4 x float>
+  %po = getelementptr inbounds float, float* %out, i32 %c
+  %pov = bitcast float* %po to <4 x float>*
+  store <4 x float> %sf, <4 x float>* %pov, align 4
+  %cn = add nuw nsw i32 %c, 4
+  %cm = icmp slt i32 %cn, %c4
+  br i1 %cm, label %vblock, label %tail.start
+tail.start:
+  %tc0 = phi i32 [0, %entry], [%c4, %vblock.end]
+  %anyt = icmp slt i32 %tc0, %cols
+  br i1 %anyt, label %tcol, label %done
+tcol:
+  %tc = phi i32 [%tc0, %tail.start], [%tcn, %tcol.end]
+  br label %trow.check
+trow.check:
+  %trpos = icmp sgt i32 %rows, 0
+  br i1 %trpos, label %trow, label %tcol.end
+trow:
+  %tr = phi i32 [0, %trow.check], [%tr1, %trow]
+  %tacc = phi double [0.0, %trow.check], [%tacc1, %trow]
+  %tro = mul nsw i32 %tr, %cols
+  %ti = add nsw i32 %tro, %tc
+  %tp = getelementptr inbounds float, float* %x, i32 %ti
+  %tv = load float, float* %tp, align 4
+  %tvd = fpext float %tv to double
+  %tacc1 = fadd double %tacc, %tvd
+  %tr1 = add nuw nsw i32 %tr, 1
+  %trm = icmp slt i32 %tr1, %rows
+  br i1 %trm, label %trow, label %tcol.end
+tcol.end:
+  %taccf = phi double [0.0, %trow.check], [%tacc1, %trow]
+  %tsf = fptrunc double %taccf to float
+  %tpo = getelementptr inbounds float, float* %out, i32 %tc
+  store float %tsf, float* %tpo, align 4
+  %tcn = add nuw nsw i32 %tc, 1
+  %tcm = icmp slt i32 %tcn, %cols
+  br i1 %tcm, label %tcol, label %done
+done:
+  ret void
+}
+
+; sum(x^2) over n floats, accumulated in float64 (four lanes, then the lanes summed in order).
+define double @sum_squares(float* noalias %x, i32 %n) #8 {
+entry:
+  %n4 = and i32 %n, -4
+  %anyv = icmp sgt i32 %n4, 0
+  br i1 %anyv, label %vloop, label %vdone
+vloop:
+  %i = phi i32 [0, %entry], [%i4, %vloop]
+  %acc = phi <4 x double> [zeroinitializer, %entry], [%acc1, %vloop]
+  %p = getelementptr inbounds float, float* %x, i32 %i
+  %pv = bitcast float* %p to <4 x float>*
+  %v = load <4 x float>, <4 x float>* %pv, align 4
+  %vd = fpext <4 x float> %v to <4 x double>
+  %sq = fmul <4 x double> %vd, %vd
+  %acc1 = fadd <4 x double> %acc, %sq
+  %i4 = add nuw nsw i32 %i, 4
+  %more = icmp slt i32 %i4, %n4
+  br i1 %more, label %vloop, label %vdone
+vdone:
+  %accf = phi <4 x double> [zeroinitializer, %entry], [%acc1, %vloop]
+  %a0 = extractelement <4 x double> %accf, i32 0
+  %a1 = extractelement <4 x double> %accf, i32 1
+  %a2 = extractelement <4 x double> %accf, i32 2
+  %a3 = extractelement <4 x double> %accf, i32 3
+  %s01 = fadd double %a0, %a1
+  %s012 = fadd double %s01, %a2
+  %s = fadd double %s012, %a3
+  %anyt = icmp slt i32 %n4, %n
+  br i1 %anyt, label %tloop, label %done
+tloop:
+  %j = phi i32 [%n4, %vdone], [%j1, %tloop]
+  %tacc = phi double [%s, %vdone], [%tacc1, %tloop]
+  %tp = getelementptr inbounds float, float* %x, i32 %j
+  %tv = load float, float* %tp, align 4
+  %tvd = fpext float %tv to double
+  %tsq = fmul double %tvd, %tvd
+  %tacc1 = fadd double %tacc, %tsq
+  %j1 = add nuw nsw i32 %j, 1
+  %tm = icmp slt i32 %j1, %n
+  br i1 %tm, label %tloop, label %done
+done:
+  %res = phi double [%s, %vdone], [%tacc1, %tloop]
+  ret double %res
+}
+
 attributes #0 = { "wasm-export-name"="gelu_forward" }
 attributes #1 = { "wasm-export-name"="gelu_backward" }
 attributes #2 = { "wasm-export-name"="adamw" }
 attributes #3 = { "wasm-export-name"="layernorm_forward" }
 attributes #4 = { "wasm-export-name"="layernorm_backward" }
+attributes #5 = { "wasm-export-name"="row_max_sumexp" "no-nans-fp-math"="true" "no-signed-zeros-fp-math"="true" }
+attributes #6 = { "wasm-export-name"="neg_scaled_softmax" }
+attributes #7 = { "wasm-export-name"="column_sums" }
+attributes #8 = { "wasm-export-name"="sum_squares" }
