@@ -10,9 +10,8 @@ import type { RewardNormalization } from '../reward/reward-model';
 import type { RewardStats } from '../reward/reward-trainer';
 import type { SFTEvaluation } from '../sft/sft-trainer';
 import type { SFTInput } from '../sft/examples';
-import type { RlhfPipeline } from './pipeline';
 
-/** What {@link RlhfPipeline.sft} did. */
+/** What `RlhfPipeline.sft` did. */
 export interface SFTStageResult {
   /** Optimizer steps taken. */
   steps: number;
@@ -24,7 +23,7 @@ export interface SFTStageResult {
   after?: SFTEvaluation;
 }
 
-/** What {@link RlhfPipeline.trainRewardModel} did. */
+/** What `RlhfPipeline.trainRewardModel` did. */
 export interface RewardStageResult {
   /** Ranking records trained on. */
   trainRecords: number;
@@ -38,7 +37,7 @@ export interface RewardStageResult {
   normalization: RewardNormalization;
 }
 
-/** What {@link RlhfPipeline.ppo} did. */
+/** What `RlhfPipeline.ppo` did. */
 export interface PPOStageResult {
   /** Stats of every PPO step. */
   stats: PPOStats[];
@@ -50,13 +49,13 @@ export interface PPOStageResult {
   lastKl: number;
 }
 
-/** Settings of {@link RlhfPipeline.dpo}: {@link DPOTrainerOptions} (less the models and logger) plus epochs. */
+/** Settings of `RlhfPipeline.dpo`: {@link DPOTrainerOptions} (less the models and logger) plus epochs. */
 export type PipelineDPOOptions = Omit<DPOTrainerOptions, 'policy' | 'ref' | 'tokenizer' | 'logger'> & {
   /** Passes over the training comparisons. Default `1`. */
   epochs?: number;
 };
 
-/** What {@link RlhfPipeline.dpo} did. */
+/** What `RlhfPipeline.dpo` did. */
 export interface DPOStageResult {
   /** Stats of every DPO step. */
   stats: DPOStepStats[];
@@ -70,7 +69,7 @@ export interface DPOStageResult {
   after?: DPOStats;
 }
 
-/** The data of {@link RlhfPipeline.run}. */
+/** The data of `RlhfPipeline.run`. */
 export interface RlhfPipelineData {
   /** SFT demonstrations (`{ prompt, completion }`, chat or tokenized). */
   demonstrations: readonly SFTInput[];
@@ -82,7 +81,7 @@ export interface RlhfPipelineData {
   ppoPrompts: readonly string[];
 }
 
-/** Every stage's result from {@link RlhfPipeline.run}. */
+/** Every stage's result from `RlhfPipeline.run`. */
 export interface RlhfPipelineResult {
   /** Stage 1. */
   sft: SFTStageResult;

@@ -11,13 +11,12 @@ import type { Logger } from '../../logging/logger';
 import { DEFAULT_CRITERIA, type Labeler } from '../types';
 import { checkCriteria } from '../check-judgement';
 import { checkModerator, type Moderator } from '../../moderation/types';
-import type { PreferenceCollector } from './collector';
 import type { skippedFileOf } from './records';
 
 /** How responses are sampled; see `GenerateOptions`. */
 export type CollectSampling = Pick<GenerateOptions, 'maxNewTokens' | 'temperature' | 'topK' | 'topP'>;
 
-/** Options of {@link PreferenceCollector}. */
+/** Options of `PreferenceCollector`. */
 export interface PreferenceCollectorOptions {
   /** The policy whose responses are ranked. */
   policy: TransformerPolicy;
@@ -45,7 +44,7 @@ export interface PreferenceCollectorOptions {
   moderation?: Moderator;
 }
 
-/** The validated settings of a {@link PreferenceCollector} with defaults filled in. @internal */
+/** The validated settings of a `PreferenceCollector` with defaults filled in. @internal */
 export interface ResolvedCollectorSettings {
   /** Responses per prompt. */
   k: number;

@@ -9,10 +9,9 @@ import { chatPrompt } from '../../data/chat-template';
 import type { ChatMessage } from '../../data/types';
 import { fnv1a64Hex } from '../../ops/hash';
 import type { RankedJudgement, SkippedJudgement } from '../types';
-import type { PreferenceCollector } from './collector';
 
 /**
- * What {@link PreferenceCollector.collect} asks about: a prompt (plain text, encoded as is), or a
+ * What `PreferenceCollector.collect` asks about: a prompt (plain text, encoded as is), or a
  * conversation so far (rendered with the chat template, `tokenizeChatPrompt`; non-empty, its last turn
  * not an assistant turn), whose K sampled responses are candidate assistant replies.
  */
@@ -94,7 +93,7 @@ export interface Item {
 }
 
 /**
- * Checks the prompts of {@link PreferenceCollector.collect} and turns them into items.
+ * Checks the prompts of `PreferenceCollector.collect` and turns them into items.
  * @internal
  */
 export function itemsOf(prompts: readonly CollectPrompt[]): Item[] {
