@@ -5,7 +5,10 @@
  * @module
  */
 import { FileFormatError, previewValue } from '../errors';
+import { isRecord } from '../io/objects';
 import type { RecordLocation } from './types';
+
+export { isRecord };
 
 /** The JSON type of a value: `"null"`, `"array"`, `"string"`, `"number"`, `"object"`, ... */
 function kindOf(v: unknown): string {
@@ -27,13 +30,6 @@ export function found(v: unknown): string {
   return `found ${kindOf(v)}${preview(v)}`;
 }
 
-/**
- * Whether `v` is a plain JSON object (not null, not an array).
- * @internal
- */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Whether `o` has its own property `key`.

@@ -7,15 +7,13 @@
 import { ConfigError, InputError, previewValue } from '../errors';
 import type { Judgement, LabelRequest } from './types';
 import { conversationPromptProblem } from '../data/validate';
+import { isRecord } from '../io/objects';
 
 /** Ratings are integers on this scale, 1 (worst) to 7 (best). */
 export const RATING_MIN = 1;
 /** See {@link RATING_MIN}. */
 export const RATING_MAX = 7;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function rankingProblem(ranking: unknown, k: number): string | undefined {
   if (!Array.isArray(ranking)) return '"ranking" must be an array of integer ranks';

@@ -5,6 +5,7 @@
  * @internal
  * @module
  */
+import { isRecord, setOwn } from './objects';
 import { FileFormatError } from '../errors';
 
 /** Bytes per element of each readable file dtype; F16, BF16 and F64 become float32, I64 becomes int32. */
@@ -14,16 +15,6 @@ const DTYPE_SIZE: Readonly<Record<string, number>> = { F32: 4, I32: 4, F16: 2, B
 export const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/**
- * Sets an own, enumerable property (`defineProperty`, so a key `"__proto__"` is stored, not swallowed).
- * @internal
- */
-export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Reads the header length and the JSON header; `maxHeaderBytes` bounds the length.
@@ -54,7 +45,7 @@ export function readHeader(bytes: Uint8Array, file: string, maxHeaderBytes: numb
   } catch (e) {
     throw new FileFormatError(file, `header is not valid JSON: ${(e as Error).message}`);
   }
-  if (!isPlainObject(header)) throw new FileFormatError(file, 'header must be a JSON object');
+  if (!isRecord(header)) throw new FileFormatError(file, 'header must be a JSON object');
   return { header, dataStart: 8 + length };
 }
 
@@ -63,7 +54,7 @@ export function readHeader(bytes: Uint8Array, file: string, maxHeaderBytes: numb
  * @internal
  */
 export function readMetadata(value: unknown, file: string): Record<string, string> {
-  if (!isPlainObject(value)) throw new FileFormatError(file, '__metadata__ must be an object of strings');
+  if (!isRecord(value)) throw new FileFormatError(file, '__metadata__ must be an object of strings');
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== 'string') {
@@ -96,7 +87,7 @@ export function readEntry(name: string, value: unknown, dataLength: number, file
   const fail = (reason: string): never => {
     throw new FileFormatError(file, `tensor ${JSON.stringify(name)}: ${reason}`);
   };
-  if (!isPlainObject(value)) return fail('entry must be an object with dtype, shape and data_offsets');
+  if (!isRecord(value)) return fail('entry must be an object with dtype, shape and data_offsets');
   const { dtype, shape, data_offsets: offsets } = value;
   if (typeof dtype !== 'string') return fail(`dtype must be a string, got ${JSON.stringify(dtype)}`);
   const size = Object.hasOwn(DTYPE_SIZE, dtype) ? DTYPE_SIZE[dtype] : undefined;

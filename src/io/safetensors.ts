@@ -8,7 +8,8 @@
  * @module
  */
 import { InputError, type FileFormatError } from '../errors';
-import { checkOverlaps, LITTLE_ENDIAN_HOST, readEntry, readHeader, readMetadata, readValues, setOwn, type Entry } from './safetensors-read';
+import { checkOverlaps, LITTLE_ENDIAN_HOST, readEntry, readHeader, readMetadata, readValues, type Entry } from './safetensors-read';
+import { setOwn } from './objects';
 
 /** One tensor's values, row-major, with its dtype and shape. */
 export interface NamedTensorData {

@@ -5,20 +5,11 @@
  * @internal
  * @module
  */
+import { setOwn } from '../io/objects';
 
 /** Name of the field listing an object's keys whose values were non-finite numbers. */
 export const NON_FINITE_FIELD = 'nonFinite';
 
-/**
- * Sets an own, enumerable data property (unlike `obj[key] = value`, safe for the key `"__proto__"`).
- * @param obj - The object.
- * @param key - The key.
- * @param value - The value.
- * @internal
- */
-export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;

@@ -5,7 +5,8 @@
  */
 import { ConfigError, InputError } from '../errors';
 import type { Logger } from '../logging/logger';
-import { setOwn, toJsonSafe } from './json-safe';
+import { toJsonSafe } from './json-safe';
+import { setOwn } from '../io/objects';
 import type { SampleRow } from './types';
 
 /** The message trainers log sample batches under (see {@link logSamples}). */

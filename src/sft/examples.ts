@@ -16,6 +16,7 @@
  * @module
  */
 import { InputError } from '../errors';
+import { isRecord } from '../io/objects';
 import { tokenizeChat } from '../data/chat-template';
 import type { ChatExample, SFTExample } from '../data/types';
 import type { Tokenizer } from '../tokenizers/tokenizer';
@@ -62,9 +63,6 @@ export interface PreparedSequences {
   truncated: number;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Checks a row of ids from a pre-tokenized example. */
 function checkIds(ids: unknown, path: string, vocabSize: number): asserts ids is readonly number[] {
