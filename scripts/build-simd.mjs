@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(root, 'src/backends/simd/kernels.ll');
 const OUT = join(root, 'src/backends/simd-module.ts');
-const EXPORTS = ['gelu_forward', 'gelu_backward', 'adamw', 'layernorm_forward', 'layernorm_backward', 'row_max_sumexp', 'neg_scaled_softmax', 'column_sums', 'sum_squares'];
+const EXPORTS = ['gelu_forward', 'gelu_backward', 'adamw', 'layernorm_forward', 'layernorm_backward', 'row_max_sumexp', 'neg_scaled_softmax', 'column_sums', 'sum_squares', 'decode_attention'];
 
 /** F(x) -> the float32 value of x in LLVM's 64-bit hex form (which IR requires for inexact floats). */
 function hexFloats(text) {

@@ -161,6 +161,21 @@ export function concat3d(a: tf.Tensor3D, b: tf.Tensor3D, axis: 1 | 2): tf.Tensor
   return (fusedOn() ? run(FUSED.concat3d, { a, b }, { axis }) : tf.concat([a, b], axis)) as tf.Tensor3D;
 }
 
+/**
+ * Attention of one new query per group, as in KV-cached decoding (no gradient): `q: [G, 1, hd]`
+ * (already scaled), `kT: [G, hd, Tk]`, `v: [G, Tk, hd]`, `bias: [B, 1, 1, Tk]`, `G = B * H` ->
+ * `softmax(q kT + bias) v: [G, 1, hd]`. One pass per group on wasm instead of two batched matmuls, an
+ * add and a softmax.
+ */
+export function decodeAttention(q: tf.Tensor3D, kT: tf.Tensor3D, v: tf.Tensor3D, bias: tf.Tensor, H: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    if (fusedOn()) return (run(FUSED.decodeAttention, { q, kT, v, bias }, { H }) as tf.Tensor[])[0] as tf.Tensor3D;
+    const [G, Tk] = [q.shape[0], kT.shape[2]];
+    const scores = tf.add(tf.reshape(tf.matMul(q, kT), [G / H, H, 1, Tk]), bias); //  [B, H, 1, Tk]
+    return tf.matMul(tf.reshape(tf.softmax(scores), [G, 1, Tk]), v); //                  [G, 1, hd]
+  });
+}
+
 // The head layouts' backward kernels are checked against compositions of the same permutations
 // (not through tf.grad: the check may run inside a customGrad, where no tape records).
 function splitHeadsBackwardCheck(qkv: tf.Tensor2D, h: HeadDims, scale: number): tf.Tensor {
@@ -190,6 +205,7 @@ function checkFused(): boolean {
     const [qkv, yh] = [rnd([6, 12]), rnd([4, 3, 2])] as [tf.Tensor2D, tf.Tensor3D];
     const [ids, targets] = [tf.tensor1d([3, 0, 6, 6, 1], 'int32'), tf.tensor1d([1, 0, 6, 2, 3], 'int32')];
     const s: AdamWScalars = { c1: 0.1, c2: 0.05, stepSize: 0.01, eps: 1e-8, decay: 0.99, gradScale: 0.5 };
+    const [dq, dkT, dv, dbias] = [rnd([4, 1, 2]), rnd([4, 2, 3]), rnd([4, 3, 2]), tf.tensor4d([0, -1e9, 0.5, 0, 0, -1e9], [2, 1, 1, 3])] as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor4D];
     const cases: (() => tf.Tensor | tf.Tensor[])[] = [
       () => transpose2d(x), () => columnSums(x), () => geluForward(x), () => geluBackward(y, x, tf.tanh(x)),
       () => layerNormForward(x, d, tf.neg(d) as tf.Tensor1D, 1e-5), () => layerNormBackward(y, x, rstd, d),
@@ -197,7 +213,8 @@ function checkFused(): boolean {
       () => gatherRows(tf.transpose(x) as tf.Tensor2D, ids), () => adamwUpdate(x, y, tf.abs(x), y, s),
       () => splitHeads(qkv, heads, 0.5), () => mergeHeads(yh, heads),
       () => splitHeadsBackwardCheck(qkv, heads, 0.5), () => mergeHeadsBackwardCheck(yh, heads),
-      () => sumOfSquares([x, y, d]), () => concat3d(yh, tf.reshape(qkv, [4, 3, 6]) as tf.Tensor3D, 2), () => concat3d(yh, tf.reshape(qkv, [4, 9, 2]) as tf.Tensor3D, 1),
+      () => sumOfSquares([x, y, d]), () => decodeAttention(dq, dkT, dv, dbias, 2),
+      () => concat3d(yh, tf.reshape(qkv, [4, 3, 6]) as tf.Tensor3D, 2), () => concat3d(yh, tf.reshape(qkv, [4, 9, 2]) as tf.Tensor3D, 1),
     ];
     return cases.every((c) => {
       state = 'fused';

@@ -11,7 +11,7 @@ import { tf } from '../tf';
 import { allocate, f32, heapOffset, i32, internals } from './wasm-heap';
 import { simdKernels } from './wasm-simd';
 import {
-  adamwUpdate, addTargetTerms, columnSums, finishLogProbs, geluBackward, geluForward, layerNormBackward, layerNormForward,
+  adamwUpdate, addTargetTerms, columnSums, decodeAttention, finishLogProbs, geluBackward, geluForward, layerNormBackward, layerNormForward,
   selectedLogProbsBackward, selectedLogProbsForward, sumOfSquares, type AdamWScalars,
 } from './fused-math';
 import { concat3d, gatherRows, mergeHeads, splitHeads, transpose2d, type HeadDims } from './fused-layout';
@@ -34,6 +34,7 @@ export const FUSED = {
   mergeHeadsBackward: 'TfjsRlhfMergeHeadsBackward',
   concat3d: 'TfjsRlhfConcat3D',
   sumOfSquares: 'TfjsRlhfSumOfSquares',
+  decodeAttention: 'TfjsRlhfDecodeAttention',
 } as const;
 
 type Inputs = Record<string, tf.TensorInfo>;
@@ -163,6 +164,17 @@ const kernels: Record<keyof typeof FUSED, Kernel> = {
     const [dyh] = allocate(be, [h.B * h.H, h.T, h.hd]) as [tf.TensorInfo];
     mergeHeads(f32(be, dyh), h, f32(be, dy as tf.TensorInfo), true);
     return dyh;
+  },
+  decodeAttention: ({ q, kT, v, bias }, be, { H }) => {
+    const [G, , hd] = (q as tf.TensorInfo).shape as [number, number, number];
+    const Tk = (kT as tf.TensorInfo).shape[2] as number;
+    const [y, p] = allocate(be, [G, 1, hd], [G, Tk]) as [tf.TensorInfo, tf.TensorInfo];
+    const simd = simdKernels(be);
+    const o = (t: tf.TensorInfo | undefined): number => off(be, t);
+    const x = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
+    if (simd !== null) simd.decodeAttention(o(q), o(kT), o(v), o(bias), G, H as number, hd, Tk, o(p), o(y));
+    else decodeAttention(x(q), x(kT), x(v), x(bias), H as number, hd, Tk, x(p), x(y));
+    return [y, p];
   },
   concat3d: ({ a, b }, be, attrs) => {
     const [x, y] = [a, b] as [tf.TensorInfo, tf.TensorInfo];

@@ -34,6 +34,8 @@ export interface SimdKernels {
   columnSums(x: number, rows: number, cols: number, out: number): void;
   /** `sum(x^2)` of `n` floats, accumulated in float64. */
   sumSquares(x: number, n: number): number;
+  /** One query per group against `Tk` cached keys: `p: [G, Tk]`, `y: [G, hd]` (see `fused-math.ts`). */
+  decodeAttention(q: number, kT: number, v: number, bias: number, G: number, H: number, hd: number, Tk: number, p: number, y: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -93,6 +95,7 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
         negScaledSoftmax: e.neg_scaled_softmax as SimdKernels['negScaledSoftmax'],
         columnSums: e.column_sums as SimdKernels['columnSums'],
         sumSquares: e.sum_squares as unknown as SimdKernels['sumSquares'],
+        decodeAttention: e.decode_attention as SimdKernels['decodeAttention'],
       };
     } catch {
       k = null;

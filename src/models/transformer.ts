@@ -10,7 +10,7 @@ import { tf } from '../tf';
 import { Rng } from '../ops/random';
 import type { ResolvedTransformerConfig } from './config';
 import { bmm, embed, gelu, layerNorm, linear, matmul2d } from './layers';
-import { concat3d, mergeHeads, splitHeads } from '../backends/fused-ops';
+import { concat3d, decodeAttention, mergeHeads, splitHeads } from '../backends/fused-ops';
 import { attentionBias, positionIds, type PaddedBatch } from './batch';
 import { inheritQuantized } from '../compress/registry';
 
@@ -138,14 +138,21 @@ export class Transformer {
     const past = inp.cache?.[i];
     const kT = past ? concat3d(past.kT, kNew, 2) : kNew; //                                          [B*H, hd, Tk]
     const v = past ? concat3d(past.v, vNew, 1) : vNew; //                                            [B*H, Tk, hd]
-    const Tk = kT.shape[2];
-    const scores = bmm(q, kT); //                                                                       [B*H, T, Tk]
-    const biased = tf.add(tf.reshape(scores, [B, H, T, Tk]), inp.bias); //                              [B, H, T, Tk]
-    const att = tf.reshape(tf.softmax(biased), [B * H, T, Tk]); //                                      [B*H, T, Tk]
-    const yh = bmm(att, v); //                                                                          [B*H, T, hd]
+    const yh = past && T === 1
+      ? decodeAttention(q, kT, v, inp.bias, H) // decoding one token: a fused pass, no gradient       [B*H, 1, hd]
+      : this.attend(q, kT, v, inp.bias, B, H); //                                                        [B*H, T, hd]
     const y = mergeHeads(yh, dims); //                                                                  [B*T, d]
     const out = this.lin(`h.${i}.attn.c_proj`, y); //                                                      [B*T, d]
     return { y: out, cache: { kT, v } };
+  }
+
+  /** `softmax(q kT + bias) v` for `q: [B*H, T, hd]` (scaled), `kT: [B*H, hd, Tk]`, `v: [B*H, Tk, hd]`. */
+  private attend(q: tf.Tensor3D, kT: tf.Tensor3D, v: tf.Tensor3D, bias: tf.Tensor, B: number, H: number): tf.Tensor3D {
+    const [T, Tk] = [q.shape[1], kT.shape[2]];
+    const scores = bmm(q, kT); //                                                                       [B*H, T, Tk]
+    const biased = tf.add(tf.reshape(scores, [B, H, T, Tk]), bias); //                                  [B, H, T, Tk]
+    const att = tf.reshape(tf.softmax(biased), [B * H, T, Tk]); //                                      [B*H, T, Tk]
+    return bmm(att, v); //                                                                              [B*H, T, hd]
   }
 
   /** Position-wise MLP of layer `i`: `[B*T, d] -> [B*T, d]`. */

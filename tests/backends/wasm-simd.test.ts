@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { tf } from '../../src/tf';
 import { setupBackend } from '../helpers/backend';
 import {
-  adamwUpdate, columnSums, geluBackward, geluForward, layerNormBackward, layerNormForward, selectedLogProbsBackward, selectedLogProbsForward, sumOfSquares,
+  adamwUpdate, columnSums, decodeAttention, geluBackward, geluForward, layerNormBackward, layerNormForward, selectedLogProbsBackward, selectedLogProbsForward, sumOfSquares,
 } from '../../src/backends/fused-math';
 import { setSimdKernels, simdKernels, simdKernelsFor, type SimdKernels } from '../../src/backends/wasm-simd';
 import { internals } from '../../src/backends/wasm-heap';
@@ -140,6 +140,21 @@ describe('SIMD kernels (WebAssembly SIMD128)', () => {
       expectClose(read(oout as number, cols), want, 1e-7);
       const sq = simd.sumSquares(ox as number, rows * cols);
       expect(Math.abs(sq - sumOfSquares([x]))).toBeLessThanOrEqual(1e-12 * (1 + sumOfSquares([x])));
+    }), { numRuns: 60 });
+  });
+
+  it('decode attention (one query per group against Tk cached keys, masked keys included) equals the TypeScript math (2e-6)', () => {
+    const shapes = fc.record({ B: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 3 }), hd: fc.integer({ min: 1, max: 9 }), Tk: fc.integer({ min: 1, max: 21 }), seed: fc.integer({ min: 0, max: 1e6 }) });
+    fc.assert(fc.property(shapes, ({ B, H, hd, Tk, seed }) => {
+      const G = B * H;
+      const [q, kT, v] = [values(G * hd, seed, 1), values(G * hd * Tk, seed + 1, 2), values(G * Tk * hd, seed + 2, 2)];
+      const bias = Float32Array.from({ length: B * Tk }, (_, i) => (i % Tk === 0 || (seed + i) % 3 !== 0 ? 0 : -1e9)); // key 0 always visible
+      const [p, y] = [new Float32Array(G * Tk), new Float32Array(G * hd)];
+      decodeAttention(q, kT, v, bias, H, hd, Tk, p, y);
+      const o = place(q, kT, v, bias, new Float32Array(G * Tk), new Float32Array(G * hd)) as number[];
+      simd.decodeAttention(o[0] as number, o[1] as number, o[2] as number, o[3] as number, G, H, hd, Tk, o[4] as number, o[5] as number);
+      expectClose(read(o[4] as number, G * Tk), p, 2e-6);
+      expectClose(read(o[5] as number, G * hd), y, 2e-6);
     }), { numRuns: 60 });
   });
 

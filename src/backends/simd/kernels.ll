@@ -545,6 +545,136 @@ done:
   ret double %res
 }
 
+; Attention of one new query per group, as in KV-cached decoding (forward only): for each group g
+; (batch row b = g / H): p = softmax(q_g kT_g + bias_b) over the Tk keys, y_g = p v_g.
+; q [G, hd] (already scaled), kT [G, hd, Tk], v [G, Tk, hd], bias [B, Tk] -> p [G, Tk], y [G, hd].
+define void @decode_attention(float* noalias %q, float* noalias %kT, float* noalias %v, float* noalias %bias, i32 %G, i32 %H, i32 %hd, i32 %Tk,
+                              float* noalias %p, float* noalias %y) #9 {
+entry:
+  %go = icmp sgt i32 %G, 0
+  %kpos = icmp sgt i32 %Tk, 0
+  %dpos = icmp sgt i32 %hd, 0
+  %g1 = and i1 %go, %kpos
+  %g2 = and i1 %g1, %dpos
+  br i1 %g2, label %group, label %done
+group:
+  %g = phi i32 [0, %entry], [%gn, %group.end]
+  %b = sdiv i32 %g, %H
+  %qo = mul nsw i32 %g, %hd
+  %qg = getelementptr inbounds float, float* %q, i32 %qo
+  %ko = mul nsw i32 %qo, %Tk
+  %kg = getelementptr inbounds float, float* %kT, i32 %ko
+  %vg = getelementptr inbounds float, float* %v, i32 %ko
+  %bo = mul nsw i32 %b, %Tk
+  %bg = getelementptr inbounds float, float* %bias, i32 %bo
+  %po = mul nsw i32 %g, %Tk
+  %pg = getelementptr inbounds float, float* %p, i32 %po
+  %yg = getelementptr inbounds float, float* %y, i32 %qo
+  br label %init
+init:
+  %i = phi i32 [0, %group], [%i1, %init]
+  %pbi = getelementptr inbounds float, float* %bg, i32 %i
+  %bi = load float, float* %pbi, align 4
+  %ppi = getelementptr inbounds float, float* %pg, i32 %i
+  store float %bi, float* %ppi, align 4
+  %i1 = add nuw nsw i32 %i, 1
+  %im = icmp slt i32 %i1, %Tk
+  br i1 %im, label %init, label %dot
+dot:
+  %d = phi i32 [0, %init], [%d1, %dot.end]
+  %pqd = getelementptr inbounds float, float* %qg, i32 %d
+  %qd = load float, float* %pqd, align 4
+  %krow = mul nsw i32 %d, %Tk
+  %kd = getelementptr inbounds float, float* %kg, i32 %krow
+  br label %axpy
+axpy:
+  %j = phi i32 [0, %dot], [%j1, %axpy]
+  %pkj = getelementptr inbounds float, float* %kd, i32 %j
+  %kj = load float, float* %pkj, align 4
+  %ppj = getelementptr inbounds float, float* %pg, i32 %j
+  %pj = load float, float* %ppj, align 4
+  %qk = fmul float %qd, %kj
+  %pjn = fadd float %pj, %qk
+  store float %pjn, float* %ppj, align 4
+  %j1 = add nuw nsw i32 %j, 1
+  %jm = icmp slt i32 %j1, %Tk
+  br i1 %jm, label %axpy, label %dot.end
+dot.end:
+  %d1 = add nuw nsw i32 %d, 1
+  %dm = icmp slt i32 %d1, %hd
+  br i1 %dm, label %dot, label %max
+max:
+  %k = phi i32 [0, %dot.end], [%k1, %max]
+  %m = phi float [0xFFF0000000000000, %dot.end], [%m1, %max]
+  %ppk = getelementptr inbounds float, float* %pg, i32 %k
+  %pk = load float, float* %ppk, align 4
+  %gt = fcmp fast ogt float %pk, %m
+  %m1 = select fast i1 %gt, float %pk, float %m
+  %k1 = add nuw nsw i32 %k, 1
+  %km = icmp slt i32 %k1, %Tk
+  br i1 %km, label %max, label %exps
+exps:
+  %e = phi i32 [0, %max], [%e1, %exps]
+  %acc = phi float [0.0, %max], [%acc1, %exps]
+  %ppe = getelementptr inbounds float, float* %pg, i32 %e
+  %pe = load float, float* %ppe, align 4
+  %de = fsub float %pe, %m1
+  %ex = call float @exp_poly(float %de)
+  store float %ex, float* %ppe, align 4
+  %acc1 = fadd reassoc float %acc, %ex
+  %e1 = add nuw nsw i32 %e, 1
+  %em = icmp slt i32 %e1, %Tk
+  br i1 %em, label %exps, label %norm.start
+norm.start:
+  %inv = fdiv float 1.0, %acc1
+  br label %norm
+norm:
+  %n = phi i32 [0, %norm.start], [%n1, %norm]
+  %ppn = getelementptr inbounds float, float* %pg, i32 %n
+  %pn = load float, float* %ppn, align 4
+  %pnn = fmul float %pn, %inv
+  store float %pnn, float* %ppn, align 4
+  %n1 = add nuw nsw i32 %n, 1
+  %nm = icmp slt i32 %n1, %Tk
+  br i1 %nm, label %norm, label %yzero
+yzero:
+  %z = phi i32 [0, %norm], [%z1, %yzero]
+  %pyz = getelementptr inbounds float, float* %yg, i32 %z
+  store float 0.0, float* %pyz, align 4
+  %z1 = add nuw nsw i32 %z, 1
+  %zm = icmp slt i32 %z1, %hd
+  br i1 %zm, label %yzero, label %pv
+pv:
+  %t = phi i32 [0, %yzero], [%t1, %pv.end]
+  %ppt = getelementptr inbounds float, float* %pg, i32 %t
+  %pt = load float, float* %ppt, align 4
+  %vrow = mul nsw i32 %t, %hd
+  %vt = getelementptr inbounds float, float* %vg, i32 %vrow
+  br label %pvd
+pvd:
+  %c = phi i32 [0, %pv], [%c1, %pvd]
+  %pvc = getelementptr inbounds float, float* %vt, i32 %c
+  %vc = load float, float* %pvc, align 4
+  %pyc = getelementptr inbounds float, float* %yg, i32 %c
+  %yc = load float, float* %pyc, align 4
+  %pvm = fmul float %pt, %vc
+  %ycn = fadd float %yc, %pvm
+  store float %ycn, float* %pyc, align 4
+  %c1 = add nuw nsw i32 %c, 1
+  %cm = icmp slt i32 %c1, %hd
+  br i1 %cm, label %pvd, label %pv.end
+pv.end:
+  %t1 = add nuw nsw i32 %t, 1
+  %tm = icmp slt i32 %t1, %Tk
+  br i1 %tm, label %pv, label %group.end
+group.end:
+  %gn = add nuw nsw i32 %g, 1
+  %gm = icmp slt i32 %gn, %G
+  br i1 %gm, label %group, label %done
+done:
+  ret void
+}
+
 attributes #0 = { "wasm-export-name"="gelu_forward" }
 attributes #1 = { "wasm-export-name"="gelu_backward" }
 attributes #2 = { "wasm-export-name"="adamw" }
@@ -554,3 +684,4 @@ attributes #5 = { "wasm-export-name"="row_max_sumexp" "no-nans-fp-math"="true" "
 attributes #6 = { "wasm-export-name"="neg_scaled_softmax" }
 attributes #7 = { "wasm-export-name"="column_sums" }
 attributes #8 = { "wasm-export-name"="sum_squares" }
+attributes #9 = { "wasm-export-name"="decode_attention" "no-nans-fp-math"="true" "no-signed-zeros-fp-math"="true" }
