@@ -506,8 +506,10 @@ const STATIC_PLAN = `### Where the time goes (static analysis; check it against 
   tfjs-backend-wasm computes as a full transpose plus a row reduction), GELU with a rational tanh
   (tfjs-wasm's tanh is a scalar loop at ~13 ns per element), LayerNorm, the selected log-probabilities,
   the embedding gather, AdamW with the clip factor folded in, the global-norm sum of squares, the
-  attention head layouts and the KV cache's concatenation, one TypeScript pass each. They are scalar JS
-  loops (V8 does not vectorise): the transcendental ones (GELU, log-softmax) remain the largest.
+  attention head layouts and the KV cache's concatenation, one pass each. The arithmetic-heavy ones
+  (GELU, LayerNorm, AdamW, the log-softmax, column sums, the sum of squares) and the attention of a decoded
+  token over the KV cache run in a small WebAssembly SIMD128 module (\`src/backends/simd/kernels.ll\`,
+  four float32 lanes); the data-movement ones are TypeScript loops.
 - **Per-op overhead.** Every tfjs op has a fixed cost before any arithmetic (engine bookkeeping,
   gradient tape, tidy scopes, JS-to-wasm calls, output allocation); the fused kernels cut a micro step
   from ~1,700 kernels to ~500, so it is a small share now.
@@ -517,14 +519,14 @@ const STATIC_PLAN = `### Where the time goes (static analysis; check it against 
 
 Ordered from the cheapest to build; weigh them against the measured shares above.
 
-1. **Fused attention kernel** (per head: scores, mask, softmax, weighted sum, and the matching backward)
-   registered for wasm like the split batched matmul: removes the \`[B, H, T, T]\` temporaries and the
+1. **Fused attention kernel for training** (per head: scores, mask, softmax, weighted sum, and the
+   matching backward; decoding already has its forward): removes the \`[B, H, T, T]\` temporaries and the
    softmax/mask ops.
 2. **Preallocated KV cache.** Allocate \`[B, H, contextLength, headDim]\` once per generate call and
    write each position in place instead of concatenating (the fused concatenation still copies the
    whole cache every token); attend over the filled prefix only.
-3. **Vectorised element-wise kernels**: the fused kernels as a small hand-written wasm SIMD module
-   instead of scalar JS, and the bias-add folded into the matmul epilogue.
+3. **The rest in SIMD**: the transpose and the head layouts as SIMD shuffles, and the bias-add folded
+   into the matmul epilogue.
 4. **tfjs-node (libtensorflow, multi-threaded BLAS)** where it can be installed (a user's machine with
    internet; it is an optional peer, picked first by \`useBackend('auto')\`): C++ op dispatch and every
    core for matmuls, the closest tfjs gets to PyTorch on CPU.
