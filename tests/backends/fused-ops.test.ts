@@ -148,6 +148,19 @@ describe('fused kernels (wasm)', () => {
     }), { numRuns: 30 });
   });
 
+  it('decode attention (one query per group over cached keys, some masked) equals the composition', () => {
+    const shapes = fc.record({ B: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 3 }), hd: fc.integer({ min: 1, max: 6 }), Tk: fc.integer({ min: 1, max: 12 }), seed: fc.integer({ min: 0, max: 1e6 }) });
+    fc.assert(fc.property(shapes, ({ B, H, hd, Tk, seed }) => {
+      const G = B * H;
+      const q = tf.tensor3d(values(G * hd, seed), [G, 1, hd]);
+      const kT = tf.tensor3d(values(G * hd * Tk, seed + 1), [G, hd, Tk]);
+      const v = tf.tensor3d(values(G * Tk * hd, seed + 2), [G, Tk, hd]);
+      const bias = tf.tensor4d(Float32Array.from({ length: B * Tk }, (_, i) => (i % Tk === 0 || (seed + i) % 3 !== 0 ? 0 : -1e9)), [B, 1, 1, Tk]);
+      expectClose(...bothWays(() => ops.decodeAttention(q, kT, v, bias, H)), 1e-5);
+      tf.dispose([q, kT, v, bias]);
+    }), { numRuns: 30 });
+  });
+
   it('the sum of squares of several tensors equals the composition', () => {
     fc.assert(fc.property(fc.array(dims, { minLength: 1, maxLength: 5 }), (ds) => {
       const xs = ds.map(({ n, d, seed }) => tf.tensor2d(values(n * d, seed), [n, d]));
@@ -202,6 +215,7 @@ describe('fused kernels (wasm)', () => {
     const x = tf.tensor2d(values(12, 1), [3, 4]);
     const [g, b] = [tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D];
     const ids = tf.tensor1d([1, 0, 3], 'int32');
+    const [q, kT, v, bias] = [tf.reshape(x, [3, 1, 4]), tf.reshape(x, [3, 4, 1]), tf.reshape(x, [3, 1, 4]), tf.zeros([1, 1, 1, 1])] as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor4D];
     expectNoLeaks(() => {
       const [logp, lse] = ops.logProbsForward(x, ids);
       const [y, xhat, rstd] = ops.layerNormForward(x, g, b, 1e-5);
@@ -209,8 +223,9 @@ describe('fused kernels (wasm)', () => {
       tf.dispose([...ops.layerNormBackward(x, xhat, rstd, g), ops.logProbsBackward(lse, x, lse, ids)]);
       tf.dispose([y, xhat, rstd, logp, lse]);
       tf.dispose(ops.adamwUpdate(x, x, x, x, { c1: 0.1, c2: 0.1, stepSize: 1, eps: 1e-8, decay: 0.5, gradScale: 0.5 }));
+      tf.dispose(ops.decodeAttention(q, kT, v, bias, 3));
     });
-    tf.dispose([x, g, b, ids]);
+    tf.dispose([x, g, b, ids, q, kT, v, bias]);
   });
 
   it("a policy's loss and every gradient agree with the kernels on and off (1e-4)", () => {
