@@ -4,13 +4,13 @@
  * offsets. They compute in float32 lanes, four at a time (V8 does not vectorise the TypeScript
  * kernels of `fused-math.ts`, which remain the fallback and the reference).
  *
- * Where the module cannot run (no WebAssembly SIMD, or a shared memory: the threaded build that a
- * cross-origin-isolated page may load), {@link simdKernels} returns null and the kernels use the
- * TypeScript math.
+ * Two variants: one importing a plain memory, one a shared memory (the threaded build that a
+ * cross-origin-isolated page may load). Where neither can run (no WebAssembly SIMD),
+ * {@link simdKernels} returns null and the kernels use the TypeScript math.
  * @internal
  * @module
  */
-import { SIMD_MODULE_BASE64 } from './simd-module';
+import { SIMD_MODULE_BASE64, SIMD_MODULE_SHARED_BASE64 } from './simd-module';
 import type { WasmBackendInternals } from './wasm-heap';
 
 /** The kernels, over heap byte offsets (see `fused-math.ts` for the math of each). */
@@ -38,7 +38,10 @@ export interface SimdKernels {
   decodeAttention(q: number, kT: number, v: number, bias: number, G: number, H: number, hd: number, Tk: number, p: number, y: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+/** The compiled variants (plain memory, shared memory), once each; null where compiling failed. */
+const compiled: { plain?: WebAssembly.Module | null; shared?: WebAssembly.Module | null } = {};
+type Variant = keyof typeof compiled;
+const SOURCES: Record<Variant, string> = { plain: SIMD_MODULE_BASE64, shared: SIMD_MODULE_SHARED_BASE64 };
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
 let enabled = true;
 
@@ -56,24 +59,30 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
  * (fine in Node and in workers) or, where that is refused, runs the TypeScript math.
  */
 export async function prepareSimdKernels(): Promise<void> {
-  if (compiled !== undefined) return;
-  try {
-    compiled = await WebAssembly.compile(decodeBase64(SIMD_MODULE_BASE64));
-  } catch {
-    compiled = null;
+  for (const v of ['plain', 'shared'] as const) {
+    if (compiled[v] !== undefined) continue;
+    try {
+      compiled[v] = await WebAssembly.compile(decodeBase64(SOURCES[v]));
+    } catch {
+      compiled[v] = null;
+    }
   }
 }
 
-/** The compiled module, or null where this engine cannot compile it (compiled once). */
-function simdModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+/** The compiled variant, or null where this engine cannot compile it (compiled once). */
+function simdModule(v: Variant): WebAssembly.Module | null {
+  if (compiled[v] === undefined) {
     try {
-      compiled = new WebAssembly.Module(decodeBase64(SIMD_MODULE_BASE64));
+      compiled[v] = new WebAssembly.Module(decodeBase64(SOURCES[v]));
     } catch {
-      compiled = null;
+      compiled[v] = null;
     }
   }
-  return compiled;
+  return compiled[v] ?? null;
+}
+
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
 /** The kernels bound to `memory`, or null where they cannot run on it. */
@@ -81,7 +90,7 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
   let k = instances.get(memory);
   if (k !== undefined) return k;
   k = null;
-  const mod = simdModule();
+  const mod = simdModule(isShared(memory) ? 'shared' : 'plain');
   if (mod !== null) {
     try {
       const e = new WebAssembly.Instance(mod, { env: { __linear_memory: memory } }).exports as Record<string, (...a: number[]) => void>;

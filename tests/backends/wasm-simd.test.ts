@@ -53,6 +53,18 @@ describe('SIMD kernels (WebAssembly SIMD128)', () => {
     if (tf.getBackend() === 'wasm') expect(simdKernels(internals(tf.backend()))).not.toBeNull();
   });
 
+  it('also run on a shared memory (the threaded tfjs-backend-wasm build) and compute the same there', () => {
+    const sharedMemory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    const onShared = simdKernelsFor(sharedMemory);
+    expect(onShared).not.toBeNull();
+    const x = values(37, 5, 3);
+    new Float32Array(sharedMemory.buffer, 64, 37).set(x);
+    onShared?.geluForward(64, 256, 512, 37);
+    const [y, t] = [new Float32Array(37), new Float32Array(37)];
+    geluForward(x, y, t);
+    expectClose(Float32Array.from(new Float32Array(sharedMemory.buffer, 256, 37)), y, 3e-6);
+  });
+
   it('GELU forward and backward equal the TypeScript math (1e-5: float32 lanes against float64; where tanh rounds to +-1 in float32, 1 - t^2 is 0)', () => {
     fc.assert(fc.property(lengths, ({ n, seed, scale }) => {
       const x = values(n, seed, scale);
