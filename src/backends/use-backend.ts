@@ -12,6 +12,7 @@ import { BackendError, ConfigError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import { registerWasmKernels } from './wasm-kernels';
 import { prepareSimdKernels } from './wasm-simd';
+import { internals } from './wasm-heap';
 import { setupNodeWebGpu, type WebGpuOptions } from './webgpu-node';
 
 /** Backend names accepted by {@link useBackend}. */
@@ -130,10 +131,7 @@ async function trySet(name: Exclude<BackendName, 'auto'>, attempt: Attempt): Pro
   const wasmPaths = attempt.options.wasmPaths;
   if (!(await loadOptional(name, attempt))) return false;
   if (tf.findBackendFactory(name) === null) return false;
-  if (name === 'wasm') {
-    registerWasmKernels();
-    await prepareSimdKernels(); // compiled off the main thread (browsers refuse to compile modules over 4 KiB synchronously there)
-  }
+  if (name === 'wasm') registerWasmKernels();
   try {
     // Only before the first start: setWasmPaths throws once a start has failed, and is moot after one succeeded.
     if (name === 'wasm' && wasmPaths !== undefined && tf.engine().registry.wasm === undefined) {
@@ -142,6 +140,8 @@ async function trySet(name: Exclude<BackendName, 'auto'>, attempt: Attempt): Pro
     return await withoutGlueHandlers(async () => {
       const ok = await tf.setBackend(name);
       if (ok) await tf.ready();
+      // The SIMD kernels, compiled asynchronously (browsers refuse to compile modules over 4 KiB synchronously on the main thread).
+      if (ok && name === 'wasm') await prepareSimdKernels(internals(tf.backend()));
       return ok;
     });
   } catch {

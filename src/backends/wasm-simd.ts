@@ -53,19 +53,21 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Compiles the module asynchronously (once), so that {@link simdKernels} need not compile it
- * synchronously: browsers refuse synchronous compilation of modules over 4 KiB on the main thread.
- * `useBackend('wasm')` calls it; where it was not called, the first kernel compiles synchronously
- * (fine in Node and in workers) or, where that is refused, runs the TypeScript math.
+ * Compiles the variant a started wasm backend needs, asynchronously (once), so that
+ * {@link simdKernels} need not compile it synchronously: browsers refuse synchronous compilation of
+ * modules over 4 KiB on the main thread. `useBackend('wasm')` calls it; where it was not called, the
+ * first kernel compiles synchronously (fine in Node and in workers) or, where that is refused, runs the
+ * TypeScript math.
  */
-export async function prepareSimdKernels(): Promise<void> {
-  for (const v of ['plain', 'shared'] as const) {
-    if (compiled[v] !== undefined) continue;
-    try {
-      compiled[v] = await WebAssembly.compile(decodeBase64(SOURCES[v]));
-    } catch {
-      compiled[v] = null;
-    }
+export async function prepareSimdKernels(be: WasmBackendInternals): Promise<void> {
+  const memory = be.wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return;
+  const v = variantFor(memory);
+  if (compiled[v] !== undefined) return;
+  try {
+    compiled[v] = await WebAssembly.compile(decodeBase64(SOURCES[v]));
+  } catch {
+    compiled[v] = null; // never fails the backend: the kernels then run their TypeScript math
   }
 }
 
@@ -81,8 +83,9 @@ function simdModule(v: Variant): WebAssembly.Module | null {
   return compiled[v] ?? null;
 }
 
-function isShared(memory: WebAssembly.Memory): boolean {
-  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+/** The variant whose memory import matches `memory` (shared or not). */
+function variantFor(memory: WebAssembly.Memory): Variant {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer ? 'shared' : 'plain';
 }
 
 /** The kernels bound to `memory`, or null where they cannot run on it. */
@@ -90,7 +93,7 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
   let k = instances.get(memory);
   if (k !== undefined) return k;
   k = null;
-  const mod = simdModule(isShared(memory) ? 'shared' : 'plain');
+  const mod = simdModule(variantFor(memory));
   if (mod !== null) {
     try {
       const e = new WebAssembly.Instance(mod, { env: { __linear_memory: memory } }).exports as Record<string, (...a: number[]) => void>;
