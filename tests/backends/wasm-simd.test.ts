@@ -65,6 +65,24 @@ describe('SIMD kernels (WebAssembly SIMD128)', () => {
     expectClose(Float32Array.from(new Float32Array(sharedMemory.buffer, 256, 37)), y, 3e-6);
   });
 
+  it('turn NaN and infinite inputs into NaN outputs, never a trap (the NaN guards upstream see them)', () => {
+    for (const n of [1, 3, 8, 13]) { // scalar tail only, vector body only, both
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const x = Float32Array.from({ length: n }, (_, i) => (i === n - 1 ? bad : 0.5));
+        const [ox, oy, ot, o1, o2] = place(x, new Float32Array(n), new Float32Array(n), new Float32Array(n), new Float32Array(n)) as number[];
+        simd.geluForward(ox as number, oy as number, ot as number, n);
+        if (Number.isNaN(bad)) expect(read(oy as number, n)[n - 1]).toBeNaN();
+        simd.rowMaxSumExp(ox as number, 1, n, o1 as number, o2 as number);
+        if (Number.isNaN(bad)) expect(read(o2 as number, 1)[0]).toBeNaN();
+        simd.layerNormForward(ox as number, ox as number, ox as number, 1e-5, 1, n, oy as number, ot as number, o1 as number);
+        expect(Number.isFinite(read(oy as number, n)[0] as number)).toBe(false);
+        simd.decodeAttention(ox as number, ox as number, ox as number, ox as number, 1, 1, 1, n, o1 as number, o2 as number);
+        simd.adamw(ox as number, ox as number, ox as number, ox as number, oy as number, ot as number, o1 as number, n, 0.1, 0.1, 0.1, 1e-8, 1, 1);
+        expect(Number.isFinite(read(oy as number, n)[n - 1] as number)).toBe(false);
+      }
+    }
+  });
+
   it('GELU forward and backward equal the TypeScript math (1e-5: float32 lanes against float64; where tanh rounds to +-1 in float32, 1 - t^2 is 0)', () => {
     fc.assert(fc.property(lengths, ({ n, seed, scale }) => {
       const x = values(n, seed, scale);
