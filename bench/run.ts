@@ -508,7 +508,7 @@ const STATIC_PLAN = `### Where the time goes (static analysis; check it against 
   the embedding gather, AdamW with the clip factor folded in, the global-norm sum of squares, the
   attention head layouts and the KV cache's concatenation, one pass each. The arithmetic-heavy ones
   (GELU, LayerNorm, AdamW, the log-softmax, column sums, the sum of squares) and the attention of a decoded
-  token over the KV cache run in a small WebAssembly SIMD128 module (\`src/backends/simd/kernels.ll\`,
+  token over the KV cache (kept in one buffer per layer, written in place) run in a small WebAssembly SIMD128 module (\`src/backends/simd/kernels.ll\`,
   four float32 lanes); the data-movement ones are TypeScript loops.
 - **Per-op overhead.** Every tfjs op has a fixed cost before any arithmetic (engine bookkeeping,
   gradient tape, tidy scopes, JS-to-wasm calls, output allocation); the fused kernels cut a micro step
@@ -522,15 +522,12 @@ Ordered from the cheapest to build; weigh them against the measured shares above
 1. **Fused attention kernel for training** (per head: scores, mask, softmax, weighted sum, and the
    matching backward; decoding already has its forward): removes the \`[B, H, T, T]\` temporaries and the
    softmax/mask ops.
-2. **Preallocated KV cache.** Allocate \`[B, H, contextLength, headDim]\` once per generate call and
-   write each position in place instead of concatenating (the fused concatenation still copies the
-   whole cache every token); attend over the filled prefix only.
-3. **The rest in SIMD**: the transpose and the head layouts as SIMD shuffles, and the bias-add folded
+2. **The rest in SIMD**: the transpose and the head layouts as SIMD shuffles, and the bias-add folded
    into the matmul epilogue.
-4. **tfjs-node (libtensorflow, multi-threaded BLAS)** where it can be installed (a user's machine with
+3. **tfjs-node (libtensorflow, multi-threaded BLAS)** where it can be installed (a user's machine with
    internet; it is an optional peer, picked first by \`useBackend('auto')\`): C++ op dispatch and every
    core for matmuls, the closest tfjs gets to PyTorch on CPU.
-5. **WebGPU** (in Node through Dawn, and in browsers; \`useBackend('auto')\` prefers it): large batches
+4. **WebGPU** (in Node through Dawn, and in browsers; \`useBackend('auto')\` prefers it): large batches
    and the \`small\`/\`gpt2\` presets become practical; per-op overhead matters less on a GPU.
 `;
 

@@ -128,3 +128,23 @@ export function concat3d(a: Float32Array, aShape: readonly number[], b: Float32A
     for (let j = 0; j < Cb; j++) out[o + Ca + j] = b[bo + j] as number;
   }
 }
+
+/**
+ * Writes `x: [G, R, C]` into `buf: [G, Rb, Cb]` starting at row (`axis` 1) or column (`axis` 2) `at`:
+ * the KV cache growing in place inside a buffer with room for the whole generation.
+ */
+export function writeAt(buf: Float32Array, bufShape: readonly number[], x: Float32Array, xShape: readonly number[], axis: 1 | 2, at: number): void {
+  const [G, Rb, Cb] = bufShape as [number, number, number];
+  const [, R, C] = xShape as [number, number, number];
+  for (let g = 0; g < G; g++) {
+    if (axis === 1) {
+      buf.set(x.subarray(g * R * C, (g + 1) * R * C), (g * Rb + at) * Cb);
+      continue;
+    }
+    for (let r = 0; r < R; r++) {
+      const o = (g * Rb + r) * Cb + at;
+      const xo = (g * R + r) * C;
+      for (let j = 0; j < C; j++) buf[o + j] = x[xo + j] as number;
+    }
+  }
+}

@@ -159,21 +159,22 @@ export function selectedLogProbsBackward(
 
 /**
  * Attention of one new query per group (KV-cached decoding): for group `g` (batch row `g / H`),
- * `p = softmax(q_g kT_g + bias_b)` over `Tk` keys and `y_g = p v_g`. `q: [G, hd]` (already scaled),
- * `kT: [G, hd, Tk]`, `v: [G, Tk, hd]`, `bias: [B, Tk]`; writes `p: [G, Tk]` and `y: [G, hd]`.
+ * `p = softmax(q_g kT_g + bias_b)` over the first `Tk` keys and `y_g = p v_g`. `q: [G, hd]` (already
+ * scaled), `kT: [G, hd, cap]`, `v: [G, cap, hd]` (`cap >= Tk`), `bias: [B, Tk]`; writes `p: [G, Tk]`
+ * and `y: [G, hd]`.
  */
 export function decodeAttention(
-  q: Float32Array, kT: Float32Array, v: Float32Array, bias: Float32Array, H: number, hd: number, Tk: number,
+  q: Float32Array, kT: Float32Array, v: Float32Array, bias: Float32Array, H: number, hd: number, Tk: number, cap: number,
   p: Float32Array, y: Float32Array,
 ): void {
   const G = q.length / hd;
   const s = new Float64Array(Tk);
   for (let g = 0; g < G; g++) {
-    const [qo, ko, bo] = [g * hd, g * hd * Tk, Math.floor(g / H) * Tk];
+    const [qo, ko, bo] = [g * hd, g * hd * cap, Math.floor(g / H) * Tk];
     let max = -Infinity;
     for (let j = 0; j < Tk; j++) {
       let acc = bias[bo + j] as number;
-      for (let d = 0; d < hd; d++) acc += (q[qo + d] as number) * (kT[ko + d * Tk + j] as number);
+      for (let d = 0; d < hd; d++) acc += (q[qo + d] as number) * (kT[ko + d * cap + j] as number);
       s[j] = acc;
       max = Math.max(max, acc);
     }

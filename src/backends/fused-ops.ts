@@ -170,10 +170,28 @@ export function concat3d(a: tf.Tensor3D, b: tf.Tensor3D, axis: 1 | 2): tf.Tensor
 export function decodeAttention(q: tf.Tensor3D, kT: tf.Tensor3D, v: tf.Tensor3D, bias: tf.Tensor, H: number): tf.Tensor3D {
   return tf.tidy(() => {
     if (fusedOn()) return (run(FUSED.decodeAttention, { q, kT, v, bias }, { H }) as tf.Tensor[])[0] as tf.Tensor3D;
-    const [G, Tk] = [q.shape[0], kT.shape[2]];
-    const scores = tf.add(tf.reshape(tf.matMul(q, kT), [G / H, H, 1, Tk]), bias); //  [B, H, 1, Tk]
-    return tf.matMul(tf.reshape(tf.softmax(scores), [G, 1, Tk]), v); //                  [G, 1, hd]
+    const [G, Tk] = [q.shape[0], bias.shape[3] as number]; // the first Tk of kT's columns / v's rows
+    const keys = tf.slice(kT, [0, 0, 0], [-1, -1, Tk]);
+    const scores = tf.add(tf.reshape(tf.matMul(q, keys), [G / H, H, 1, Tk]), bias); //  [B, H, 1, Tk]
+    return tf.matMul(tf.reshape(tf.softmax(scores), [G, 1, Tk]), tf.slice(v, [0, 0, 0], [-1, Tk, -1])); // [G, 1, hd]
   });
+}
+
+/**
+ * A KV cache with room to grow, on wasm only (check {@link fusedOn}): `x: [G, R, C]` copied into a new
+ * buffer whose axis `axis` (1 for values, 2 for transposed keys) has length `capacity`.
+ */
+export function cacheBuffer(x: tf.Tensor3D, axis: 1 | 2, capacity: number): tf.Tensor3D {
+  return run(FUSED.cacheBuffer, { x }, { axis, capacity }) as tf.Tensor3D;
+}
+
+/**
+ * Writes `x` into the cache buffer `buf` at row/column `at` of axis `axis`, **in place**, and returns a
+ * tensor sharing `buf`'s memory (wasm only). For the decoding loop, which owns its cache: any other
+ * holder of `buf` would see the write.
+ */
+export function cacheAppend(buf: tf.Tensor3D, x: tf.Tensor3D, axis: 1 | 2, at: number): tf.Tensor3D {
+  return run(FUSED.cacheAppend, { buf, x }, { axis, at }) as tf.Tensor3D;
 }
 
 // The head layouts' backward kernels are checked against compositions of the same permutations

@@ -10,11 +10,12 @@
 import { tf } from '../tf';
 import { allocate, f32, heapOffset, i32, internals } from './wasm-heap';
 import { simdKernels } from './wasm-simd';
+import { InputError } from '../errors';
 import {
   adamwUpdate, addTargetTerms, columnSums, decodeAttention, finishLogProbs, geluBackward, geluForward, layerNormBackward, layerNormForward,
   selectedLogProbsBackward, selectedLogProbsForward, sumOfSquares, type AdamWScalars,
 } from './fused-math';
-import { concat3d, gatherRows, mergeHeads, splitHeads, transpose2d, type HeadDims } from './fused-layout';
+import { concat3d, gatherRows, mergeHeads, splitHeads, transpose2d, writeAt, type HeadDims } from './fused-layout';
 
 /** Kernel names, one per fused operation. */
 export const FUSED = {
@@ -35,6 +36,8 @@ export const FUSED = {
   concat3d: 'TfjsRlhfConcat3D',
   sumOfSquares: 'TfjsRlhfSumOfSquares',
   decodeAttention: 'TfjsRlhfDecodeAttention',
+  cacheBuffer: 'TfjsRlhfCacheBuffer',
+  cacheAppend: 'TfjsRlhfCacheAppend',
 } as const;
 
 type Inputs = Record<string, tf.TensorInfo>;
@@ -167,14 +170,31 @@ const kernels: Record<keyof typeof FUSED, Kernel> = {
   },
   decodeAttention: ({ q, kT, v, bias }, be, { H }) => {
     const [G, , hd] = (q as tf.TensorInfo).shape as [number, number, number];
-    const Tk = (kT as tf.TensorInfo).shape[2] as number;
+    const [Tk, cap] = [(bias as tf.TensorInfo).shape[3] as number, (kT as tf.TensorInfo).shape[2] as number];
     const [y, p] = allocate(be, [G, 1, hd], [G, Tk]) as [tf.TensorInfo, tf.TensorInfo];
     const simd = simdKernels(be);
     const o = (t: tf.TensorInfo | undefined): number => off(be, t);
     const x = (t: tf.TensorInfo | undefined): Float32Array => f32(be, t as tf.TensorInfo);
-    if (simd !== null) simd.decodeAttention(o(q), o(kT), o(v), o(bias), G, H as number, hd, Tk, o(p), o(y));
-    else decodeAttention(x(q), x(kT), x(v), x(bias), H as number, hd, Tk, x(p), x(y));
+    if (simd !== null) simd.decodeAttention(o(q), o(kT), o(v), o(bias), G, H as number, hd, Tk, cap, o(p), o(y));
+    else decodeAttention(x(q), x(kT), x(v), x(bias), H as number, hd, Tk, cap, x(p), x(y));
     return [y, p];
+  },
+  cacheBuffer: ({ x }, be, { axis, capacity }) => {
+    const shape = [...(x as tf.TensorInfo).shape];
+    shape[axis as number] = capacity as number;
+    const [buf] = allocate(be, shape) as [tf.TensorInfo];
+    writeAt(f32(be, buf), shape, f32(be, x as tf.TensorInfo), (x as tf.TensorInfo).shape, axis as 1 | 2, 0);
+    return buf;
+  },
+  cacheAppend: ({ buf, x }, be, { axis, at }) => {
+    // Writes into `buf` in place and returns a tensor sharing its memory (a reference, as `Identity`):
+    // only the decoding loop holds the cache, and it lets go of the old tensor once it has the new one.
+    const b = buf as tf.TensorInfo;
+    const [ax, end] = [axis as 1 | 2, (at as number) + ((x as tf.TensorInfo).shape[axis as number] as number)];
+    if (end > (b.shape[ax] as number)) throw new InputError('cache position', end, `exceeds the cache's capacity of ${b.shape[ax]} positions`);
+    writeAt(f32(be, b), b.shape, f32(be, x as tf.TensorInfo), (x as tf.TensorInfo).shape, axis as 1 | 2, at as number);
+    (be as unknown as { incRef(dataId: object): void }).incRef(b.dataId);
+    return { dataId: b.dataId, shape: [...b.shape], dtype: b.dtype };
   },
   concat3d: ({ a, b }, be, attrs) => {
     const [x, y] = [a, b] as [tf.TensorInfo, tf.TensorInfo];

@@ -34,8 +34,8 @@ export interface SimdKernels {
   columnSums(x: number, rows: number, cols: number, out: number): void;
   /** `sum(x^2)` of `n` floats, accumulated in float64. */
   sumSquares(x: number, n: number): number;
-  /** One query per group against `Tk` cached keys: `p: [G, Tk]`, `y: [G, hd]` (see `fused-math.ts`). */
-  decodeAttention(q: number, kT: number, v: number, bias: number, G: number, H: number, hd: number, Tk: number, p: number, y: number): void;
+  /** One query per group against the first `Tk` of `cap` cached keys: `p: [G, Tk]`, `y: [G, hd]` (see `fused-math.ts`). */
+  decodeAttention(q: number, kT: number, v: number, bias: number, G: number, H: number, hd: number, Tk: number, cap: number, p: number, y: number): void;
 }
 
 /** The compiled variants (plain memory, shared memory), once each; null where compiling failed. */

@@ -19,6 +19,8 @@ interface StepState {
   keyMask: number[][];
   positions: number[];
   cache: LayerCache[] | undefined;
+  /** Positions the cache must hold: prompt + new tokens. */
+  capacity: number;
 }
 
 function disposeCache(cache: LayerCache[] | undefined): void {
@@ -29,7 +31,8 @@ function disposeCache(cache: LayerCache[] | undefined): void {
 function runStep(model: Transformer, ids: number[][], state: StepState, keep: boolean, headT: tf.Tensor2D): { logits: tf.Tensor2D; cache: LayerCache[] } {
   const B = ids.length;
   const T = (ids[0] as number[]).length;
-  const pastLen = state.cache ? (state.cache[0] as LayerCache).kT.shape[2] : 0;
+  const first = state.cache?.[0];
+  const pastLen = first ? (first.length ?? first.kT.shape[2]) : 0;
   const Tk = pastLen + T;
   const keyMask = new Int32Array(B * Tk);
   const pos = new Int32Array(B * T);
@@ -51,6 +54,7 @@ function runStep(model: Transformer, ids: number[][], state: StepState, keep: bo
       batch: B,
       length: T,
       ...(state.cache ? { cache: state.cache } : {}),
+      ...(keep ? { cacheCapacity: state.capacity } : {}),
     });
     const d = out.hidden.shape[1];
     const last = tf.reshape(out.hidden, [B, T, d]).slice([0, T - 1, 0], [B, 1, d]).reshape([B, d]) as tf.Tensor2D;
@@ -93,6 +97,7 @@ export async function generateTokens(
     keyMask: rows.map((_, b) => Array.from(padded.mask.subarray(b * P, (b + 1) * P))),
     positions: rows.map(() => 0),
     cache: undefined,
+    capacity: P + maxNewTokens,
   };
   const tokens: number[][] = rows.map(() => []);
   const logProbs: number[][] = rows.map(() => []);

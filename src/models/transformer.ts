@@ -10,16 +10,33 @@ import { tf } from '../tf';
 import { Rng } from '../ops/random';
 import type { ResolvedTransformerConfig } from './config';
 import { bmm, embed, gelu, layerNorm, linear, matmul2d } from './layers';
-import { concat3d, decodeAttention, mergeHeads, splitHeads } from '../backends/fused-ops';
+import { cacheAppend, cacheBuffer, concat3d, decodeAttention, fusedOn, mergeHeads, splitHeads } from '../backends/fused-ops';
 import { attentionBias, positionIds, type PaddedBatch } from './batch';
 import { inheritQuantized } from '../compress/registry';
 
 /** Cached keys (pre-transposed) and values of one layer for incremental decoding. */
 export interface LayerCache {
-  /** Keys, transposed for `q @ kT`: `[B*H, hd, Tk]`. */
+  /** Keys, transposed for `q @ kT`: `[B*H, hd, Tk]` (or `[B*H, hd, capacity]`, the first `length` filled). */
   kT: tf.Tensor3D;
-  /** Values: `[B*H, Tk, hd]`. */
+  /** Values: `[B*H, Tk, hd]` (or `[B*H, capacity, hd]`, the first `length` filled). */
   v: tf.Tensor3D;
+  /** Positions filled when the tensors have room to grow (see `cacheCapacity`); absent: all of `Tk`. */
+  length?: number;
+}
+
+/**
+ * The cache after this pass's keys `kNew: [B*H, hd, T]` and values `vNew: [B*H, T, hd]`: with a
+ * capacity on wasm, one buffer per tensor written in place (the first pass allocates it); otherwise the
+ * concatenation of the past and the new.
+ */
+function extendCache(past: LayerCache | undefined, kNew: tf.Tensor3D, vNew: tf.Tensor3D, capacity: number | undefined): LayerCache {
+  const T = kNew.shape[2];
+  if (capacity === undefined || !fusedOn()) {
+    return past ? { kT: concat3d(past.kT, kNew, 2), v: concat3d(past.v, vNew, 1) } : { kT: kNew, v: vNew };
+  }
+  if (!past) return { kT: cacheBuffer(kNew, 2, capacity), v: cacheBuffer(vNew, 1, capacity), length: T };
+  const at = past.length ?? past.kT.shape[2];
+  return { kT: cacheAppend(past.kT, kNew, 2, at), v: cacheAppend(past.v, vNew, 1, at), length: at + T };
 }
 
 /** Inputs of one forward pass, as tensors (all created by the caller inside the same tidy). */
@@ -36,6 +53,12 @@ export interface ForwardInputs {
   length: number;
   /** Per-layer caches of earlier tokens; omitted for a full pass. */
   cache?: LayerCache[];
+  /**
+   * Room for this many positions in the returned cache (the decoding loop: prompt + new tokens). On wasm
+   * the cache is then one buffer per layer written in place as tokens arrive, instead of a copy that
+   * grows by one position per token. Default: none (the cache is exactly the tokens so far).
+   */
+  cacheCapacity?: number;
   /** Apply dropout (training only). */
   training?: boolean;
   /** Random stream for dropout seeds. */
@@ -136,14 +159,16 @@ export class Transformer {
     const dims = { B, T, H, hd };
     const [q, kNew, vNew] = splitHeads(qkv, dims, 1 / Math.sqrt(hd)); // q / sqrt(hd): [B*H, T, hd]; kT: [B*H, hd, T]; v: [B*H, T, hd]
     const past = inp.cache?.[i];
-    const kT = past ? concat3d(past.kT, kNew, 2) : kNew; //                                          [B*H, hd, Tk]
-    const v = past ? concat3d(past.v, vNew, 1) : vNew; //                                            [B*H, Tk, hd]
-    const yh = past && T === 1
-      ? decodeAttention(q, kT, v, inp.bias, H) // decoding one token: a fused pass, no gradient       [B*H, 1, hd]
-      : this.attend(q, kT, v, inp.bias, B, H); //                                                        [B*H, T, hd]
+    const cache = extendCache(past, kNew, vNew, inp.cacheCapacity); //                                   keys and values so far
+    const n = cache.length; // filled positions of a cache with room to grow
+    let yh: tf.Tensor3D; //                                                                             [B*H, T, hd]
+    if (!past) yh = this.attend(q, kNew, vNew, inp.bias, B, H); // a full pass (or a prompt)
+    else if (T === 1) yh = decodeAttention(q, cache.kT, cache.v, inp.bias, H); // one token: a fused pass, no gradient
+    else if (n === undefined) yh = this.attend(q, cache.kT, cache.v, inp.bias, B, H);
+    else yh = this.attend(q, tf.slice(cache.kT, [0, 0, 0], [-1, -1, n]), tf.slice(cache.v, [0, 0, 0], [-1, n, -1]), inp.bias, B, H);
     const y = mergeHeads(yh, dims); //                                                                  [B*T, d]
     const out = this.lin(`h.${i}.attn.c_proj`, y); //                                                      [B*T, d]
-    return { y: out, cache: { kT, v } };
+    return { y: out, cache };
   }
 
   /** `softmax(q kT + bias) v` for `q: [B*H, T, hd]` (scaled), `kT: [B*H, hd, Tk]`, `v: [B*H, Tk, hd]`. */

@@ -161,6 +161,24 @@ describe('fused kernels (wasm)', () => {
     }), { numRuns: 30 });
   });
 
+  it('a KV cache with room to grow: written in place, shared by reference, bounded by its capacity', () => {
+    if (!ops.fusedOn()) return expect(tf.getBackend()).not.toBe('wasm'); // wasm only: the model concatenates elsewhere
+    const before = tf.memory().numTensors;
+    const k0 = tf.tensor3d([1, 2, 3, 4], [2, 2, 1]); //              [G=2, hd=2, T=1], transposed keys
+    const k1 = tf.tensor3d([5, 6, 7, 8], [2, 2, 1]);
+    const read = (t: tf.Tensor, n: number): number[] => tf.tidy(() => Array.from(tf.slice(t, [0, 0, 0], [-1, -1, n]).dataSync()));
+    const buf = ops.cacheBuffer(k0, 2, 3); //                         [2, 2, capacity 3]
+    const grown = ops.cacheAppend(buf, k1, 2, 1);
+    expect(grown.shape).toEqual([2, 2, 3]);
+    expect(read(grown, 2)).toEqual(tf.tidy(() => Array.from(tf.concat([k0, k1], 2).dataSync())));
+    buf.dispose(); // the decoding loop lets go of the old tensor: the memory stays with the new one
+    expect(read(grown, 2)).toEqual([1, 5, 2, 6, 3, 7, 4, 8]);
+    const two = tf.concat([k0, k1], 2) as tf.Tensor3D;
+    expect(() => ops.cacheAppend(grown, two, 2, 2)).toThrow(InputError); // 2 + 2 positions > capacity 3
+    tf.dispose([k0, k1, grown, two]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('the sum of squares of several tensors equals the composition', () => {
     fc.assert(fc.property(fc.array(dims, { minLength: 1, maxLength: 5 }), (ds) => {
       const xs = ds.map(({ n, d, seed }) => tf.tensor2d(values(n * d, seed), [n, d]));

@@ -546,10 +546,11 @@ done:
 }
 
 ; Attention of one new query per group, as in KV-cached decoding (forward only): for each group g
-; (batch row b = g / H): p = softmax(q_g kT_g + bias_b) over the Tk keys, y_g = p v_g.
-; q [G, hd] (already scaled), kT [G, hd, Tk], v [G, Tk, hd], bias [B, Tk] -> p [G, Tk], y [G, hd].
+; (batch row b = g / H): p = softmax(q_g kT_g + bias_b) over the first Tk keys, y_g = p v_g.
+; q [G, hd] (already scaled), kT [G, hd, cap], v [G, cap, hd] (cap >= Tk: a cache with room to grow),
+; bias [B, Tk] -> p [G, Tk], y [G, hd].
 define void @decode_attention(float* noalias %q, float* noalias %kT, float* noalias %v, float* noalias %bias, i32 %G, i32 %H, i32 %hd, i32 %Tk,
-                              float* noalias %p, float* noalias %y) #9 {
+                              i32 %cap, float* noalias %p, float* noalias %y) #9 {
 entry:
   %go = icmp sgt i32 %G, 0
   %kpos = icmp sgt i32 %Tk, 0
@@ -562,7 +563,7 @@ group:
   %b = sdiv i32 %g, %H
   %qo = mul nsw i32 %g, %hd
   %qg = getelementptr inbounds float, float* %q, i32 %qo
-  %ko = mul nsw i32 %qo, %Tk
+  %ko = mul nsw i32 %qo, %cap
   %kg = getelementptr inbounds float, float* %kT, i32 %ko
   %vg = getelementptr inbounds float, float* %v, i32 %ko
   %bo = mul nsw i32 %b, %Tk
@@ -584,7 +585,7 @@ dot:
   %d = phi i32 [0, %init], [%d1, %dot.end]
   %pqd = getelementptr inbounds float, float* %qg, i32 %d
   %qd = load float, float* %pqd, align 4
-  %krow = mul nsw i32 %d, %Tk
+  %krow = mul nsw i32 %d, %cap
   %kd = getelementptr inbounds float, float* %kg, i32 %krow
   br label %axpy
 axpy:
