@@ -56,7 +56,8 @@ export interface ForwardInputs {
   /**
    * Room for this many positions in the returned cache (the decoding loop: prompt + new tokens). On wasm
    * the cache is then one buffer per layer written in place as tokens arrive, instead of a copy that
-   * grows by one position per token. Default: none (the cache is exactly the tokens so far).
+   * grows by one position per token: a cache passed in `cache` is extended in place, so keep only the
+   * latest one (an older one shares its memory). Default: none (the cache is exactly the tokens so far).
    */
   cacheCapacity?: number;
   /** Apply dropout (training only). */
