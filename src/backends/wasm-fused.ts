@@ -47,6 +47,13 @@ const dims = (t: tf.TensorInfo): [number, number] => [t.shape[0] as number, t.sh
 const count = (t: tf.TensorInfo): number => t.shape.reduce((a, d) => a * d, 1);
 const off = (be: ReturnType<typeof internals>, t: tf.TensorInfo | undefined): number => heapOffset(be, t as tf.TensorInfo);
 
+/** Writes `x` into the cache buffer `buf` at `at` along `axis`, refusing a write past its capacity. */
+function writeCache(be: ReturnType<typeof internals>, buf: tf.TensorInfo, x: tf.TensorInfo, axis: 1 | 2, at: number): void {
+  const [end, room] = [at + (x.shape[axis] as number), buf.shape[axis] as number];
+  if (end > room) throw new InputError('cache position', end, `exceeds the cache's capacity of ${room} positions`);
+  writeAt(f32(be, buf), buf.shape, f32(be, x), x.shape, axis, at);
+}
+
 const kernels: Record<keyof typeof FUSED, Kernel> = {
   transpose2d: ({ x }, be) => {
     const [r, c] = dims(x as tf.TensorInfo);
@@ -183,16 +190,14 @@ const kernels: Record<keyof typeof FUSED, Kernel> = {
     const shape = [...(x as tf.TensorInfo).shape];
     shape[axis as number] = capacity as number;
     const [buf] = allocate(be, shape) as [tf.TensorInfo];
-    writeAt(f32(be, buf), shape, f32(be, x as tf.TensorInfo), (x as tf.TensorInfo).shape, axis as 1 | 2, 0);
+    writeCache(be, buf, x as tf.TensorInfo, axis as 1 | 2, 0);
     return buf;
   },
   cacheAppend: ({ buf, x }, be, { axis, at }) => {
     // Writes into `buf` in place and returns a tensor sharing its memory (a reference, as `Identity`):
     // only the decoding loop holds the cache, and it lets go of the old tensor once it has the new one.
     const b = buf as tf.TensorInfo;
-    const [ax, end] = [axis as 1 | 2, (at as number) + ((x as tf.TensorInfo).shape[axis as number] as number)];
-    if (end > (b.shape[ax] as number)) throw new InputError('cache position', end, `exceeds the cache's capacity of ${b.shape[ax]} positions`);
-    writeAt(f32(be, b), b.shape, f32(be, x as tf.TensorInfo), (x as tf.TensorInfo).shape, axis as 1 | 2, at as number);
+    writeCache(be, b, x as tf.TensorInfo, axis as 1 | 2, at as number);
     (be as unknown as { incRef(dataId: object): void }).incRef(b.dataId);
     return { dataId: b.dataId, shape: [...b.shape], dtype: b.dtype };
   },

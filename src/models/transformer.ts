@@ -8,6 +8,7 @@
  */
 import { tf } from '../tf';
 import { Rng } from '../ops/random';
+import { checkInteger } from '../ops/validate';
 import type { ResolvedTransformerConfig } from './config';
 import { bmm, embed, gelu, layerNorm, linear, matmul2d } from './layers';
 import { cacheAppend, cacheBuffer, concat3d, decodeAttention, fusedOn, mergeHeads, splitHeads } from '../backends/fused-ops';
@@ -198,6 +199,10 @@ export class Transformer {
 
   /** Embeddings -> blocks -> final LayerNorm. Call inside `tf.tidy`. */
   forward(inp: ForwardInputs): ForwardOutputs {
+    if (inp.cacheCapacity !== undefined) {
+      const first = inp.cache?.[0];
+      checkInteger('cacheCapacity', inp.cacheCapacity, (first ? (first.length ?? first.kT.shape[2]) : 0) + inp.length);
+    }
     const tok = embed(this.p('wte.weight'), inp.ids); //           [B*T, d]
     const pos = embed(this.p('wpe.weight'), inp.positions); //     [B*T, d]
     let x = this.dropout(tf.add(tok, pos) as tf.Tensor2D, inp);

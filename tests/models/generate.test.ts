@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { tf } from '../../src/tf';
 import { TransformerPolicy } from '../../src/models/policy';
+import { ConfigError } from '../../src/errors';
 import { setupBackend } from '../helpers/backend';
 import { expectNoLeaks } from '../helpers/leaks';
 
@@ -100,6 +101,21 @@ describe('generation', () => {
       await p.generate([[1, 2], [3]], { maxNewTokens: 5, useCache: false });
       await p.logProbs([[1, 2]], [[3, 4]]);
     });
+    p.dispose();
+  });
+
+  it('forward refuses a cacheCapacity that cannot hold its tokens (ConfigError naming it), before touching memory', () => {
+    const p = new TransformerPolicy({ vocabSize: 20, contextLength: 16, nLayer: 1, nHead: 2, dModel: 8, seed: 1 });
+    const before = tf.memory().numTensors;
+    for (const cacheCapacity of [3, 2.5, Number.NaN]) {
+      expect(() => tf.tidy(() => {
+        p.model.forward({
+          ids: tf.tensor1d([1, 2, 3, 4], 'int32'), positions: tf.tensor1d([0, 1, 2, 3], 'int32'),
+          bias: tf.zeros([1, 1, 4, 4]) as tf.Tensor4D, batch: 1, length: 4, cacheCapacity,
+        });
+      })).toThrow(ConfigError);
+    }
+    expect(tf.memory().numTensors).toBe(before);
     p.dispose();
   });
 });
