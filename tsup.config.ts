@@ -17,17 +17,17 @@ export default defineConfig([
     entry: { index: 'src/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
-    clean: ['!parallel-worker.js', '!critic-worker.js', '!gen-worker.js'], // everything but the worker entries, which the second build writes
+    clean: ['!worker.js', '!worker.d.ts'], // everything but the worker entry, which the second build writes
   },
   {
-    // The worker threads' entries (src/parallel/entry.ts finds them next to index.js/.cjs): the
-    // data-parallel replica, PPO's critic worker and the generation worker, each one self-contained ESM file, loaded by both
-    // the ESM and the CommonJS build.
+    // The workers' entry, one self-contained ESM file for every kind (data-parallel replica, PPO's
+    // critic, generation): Node worker threads run it from next to index.js/.cjs (src/parallel/entry.ts),
+    // from both the ESM and the CommonJS build; a browser page's module worker imports it as
+    // `tfjs-rlhf/worker`, its bundler resolving tfjs (setWorkerFactory).
     ...shared,
-    platform: 'node',
-    entry: { 'parallel-worker': 'src/parallel/worker.ts', 'critic-worker': 'src/parallel/critic-worker.ts', 'gen-worker': 'src/parallel/gen-worker.ts' },
+    entry: { worker: 'src/parallel/worker-entry.ts' },
     format: ['esm'],
-    dts: false,
+    dts: true,
     clean: false,
     splitting: false,
   },

@@ -77,8 +77,11 @@ export type { LMTrainerOptions, ResolvedLMOptions } from './train/options';
 export { optimizerStep } from './train/step';
 export type { OptimizerStepOptions, OptimizerStepResult, StepLossFn, StepLoss } from './train/step';
 
-// Data-parallel training on every core (worker threads; trainers take `workers`)
+// Data-parallel training on every core (worker threads in Node, Web Workers in a cross-origin
+// isolated page; trainers and generate take `workers`)
 export { WORKERS_ENV, MAX_WORKERS } from './parallel/options';
+export { setWorkerFactory } from './parallel/channel';
+export type { WorkerFactory, WebWorkerLike } from './parallel/channel';
 export type { WorkersOption } from './parallel/options';
 export type { WorkerMemory } from './parallel/protocol';
 export { WorkerError } from './errors';

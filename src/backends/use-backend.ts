@@ -14,6 +14,7 @@ import { registerWasmKernels } from './wasm-kernels';
 import { prepareSimdKernels } from './wasm-simd';
 import { internals } from './wasm-heap';
 import { setupNodeWebGpu, type WebGpuOptions } from './webgpu-node';
+import { rememberWasmPaths } from './wasm-paths';
 
 /** Backend names accepted by {@link useBackend}. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu' | 'webgl';
@@ -136,6 +137,7 @@ async function trySet(name: Exclude<BackendName, 'auto'>, attempt: Attempt): Pro
     // Only before the first start: setWasmPaths throws once a start has failed, and is moot after one succeeded.
     if (name === 'wasm' && wasmPaths !== undefined && tf.engine().registry.wasm === undefined) {
       setWasmPaths(wasmPaths as string | { [file: string]: string });
+      rememberWasmPaths(wasmPaths);
     }
     return await withoutGlueHandlers(async () => {
       const ok = await tf.setBackend(name);

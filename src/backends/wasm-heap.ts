@@ -18,6 +18,8 @@ export interface WasmBackendInternals {
     HEAPU8: Uint8Array;
     /** The instance's exports; `memory` is the heap's `WebAssembly.Memory` (absent in some builds). */
     asm?: { memory?: unknown };
+    /** The heap's `WebAssembly.Memory` in the threaded build (which imports it instead of exporting it). */
+    wasmMemory?: unknown;
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
     tfjs: { disposeData(id: number): void };
   };

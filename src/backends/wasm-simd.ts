@@ -38,6 +38,15 @@ export interface SimdKernels {
   decodeAttention(q: number, kT: number, v: number, bias: number, G: number, H: number, hd: number, Tk: number, cap: number, p: number, y: number): void;
 }
 
+/**
+ * The backend's heap as a `WebAssembly.Memory`: exported by the single-threaded builds (`asm.memory`),
+ * created in JavaScript and imported by the threaded one (`wasmMemory`).
+ */
+function heapMemory(be: WasmBackendInternals): WebAssembly.Memory | undefined {
+  const m = be.wasm?.asm?.memory ?? be.wasm?.wasmMemory;
+  return m instanceof WebAssembly.Memory ? m : undefined;
+}
+
 /** The compiled variants (plain memory, shared memory), once each; null where compiling failed. */
 const compiled: { plain?: WebAssembly.Module | null; shared?: WebAssembly.Module | null } = {};
 type Variant = keyof typeof compiled;
@@ -60,8 +69,8 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
  * TypeScript math.
  */
 export async function prepareSimdKernels(be: WasmBackendInternals): Promise<void> {
-  const memory = be.wasm?.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return;
+  const memory = heapMemory(be);
+  if (memory === undefined) return;
   const v = variantFor(memory);
   if (compiled[v] !== undefined) return;
   try {
@@ -119,8 +128,8 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
 
 /** The kernels on a wasm backend's heap, or null (disabled, or they cannot run there). */
 export function simdKernels(be: WasmBackendInternals): SimdKernels | null {
-  const memory = be.wasm.asm?.memory;
-  if (!enabled || !(memory instanceof WebAssembly.Memory)) return null;
+  const memory = heapMemory(be);
+  if (!enabled || memory === undefined) return null;
   return simdKernelsFor(memory);
 }
 

@@ -12,8 +12,8 @@ import { RlhfError, WorkerError } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { AdamW } from '../optim/adamw';
 import type { RewardModel } from '../reward/reward-model';
-import { workerEntryUrl, CRITIC_WORKER_ENTRY } from './entry';
-import { WorkerHandle } from './handle';
+import { spawnWorker } from './channel';
+import type { WorkerHandle } from './handle';
 import { dataVersions, sameVersions } from './versions';
 import type { WorkerMemory } from './protocol';
 import type { CriticOptimizerOptions, CriticTask, EvaluateTask, FromCritic, ToCritic } from './critic-protocol';
@@ -56,7 +56,7 @@ export class CriticWorker {
     const backend = tf.getBackend();
     if (backend !== 'wasm' && backend !== 'cpu') throw new RlhfError(`internal: the critic worker needs wasm or cpu, not ${backend}`);
     const t0 = performance.now();
-    const h = await WorkerHandle.spawnWith<ToCritic, FromCritic>(await workerEntryUrl(CRITIC_WORKER_ENTRY), 1, {
+    const h = await spawnWorker<ToCritic, FromCritic>('critic', 1, {
       backend, critic: this.o.critic.toSafetensors(), ...(this.o.reward && { reward: this.o.reward.toSafetensors() }),
       optimizer: { ...this.o.optimizer, decayFlags: this.o.opt.decayFlags.slice(this.o.first) },
       state: this.o.opt.exportState(this.o.first),

@@ -1,22 +1,16 @@
 /**
- * Where the worker entry lives. The package ships it as `dist/parallel-worker.js` next to
- * `dist/index.js` / `dist/index.cjs` (a separate tsup entry, bundled on its own). When the library
- * runs from its TypeScript sources (vitest, tsx), the worker still runs the built entry: Node cannot
- * load tfjs-core's deep ESM imports from source, so build first (`npm run build`; the test suite's
- * global setup does).
+ * Where the worker entry lives in Node. The package ships it as `dist/worker.js` next to
+ * `dist/index.js` / `dist/index.cjs` (a separate tsup entry, ./worker-entry, bundled on its own; every
+ * kind of worker runs it). When the library runs from its TypeScript sources (vitest, tsx), the worker
+ * still runs the built entry: Node cannot load tfjs-core's deep ESM imports from source, so build first
+ * (`npm run build`; the test suite's global setup does).
  * @internal
  * @module
  */
 import { RlhfError } from '../errors';
 
-/** File name of the bundled replica worker entry. */
-export const WORKER_ENTRY = 'parallel-worker.js';
-
-/** File name of the bundled PPO critic worker entry. */
-export const CRITIC_WORKER_ENTRY = 'critic-worker.js';
-
-/** File name of the bundled generation worker entry. */
-export const GEN_WORKER_ENTRY = 'gen-worker.js';
+/** File name of the bundled worker entry. */
+export const WORKER_ENTRY = 'worker.js';
 
 /** URL of this module (CommonJS build: from `__filename`; ESM build and sources: `import.meta.url`). */
 async function thisModuleUrl(): Promise<string> {
@@ -27,7 +21,7 @@ async function thisModuleUrl(): Promise<string> {
   return import.meta.url;
 }
 
-/** A worker entry's URL (default: the replica's); throws {@link RlhfError} naming the path when it is missing. */
+/** The worker entry's URL; throws {@link RlhfError} naming the path when it is missing. */
 export async function workerEntryUrl(entry: string = WORKER_ENTRY): Promise<URL> {
   const here = await thisModuleUrl();
   const fromSource = /\.[cm]?ts$/.test(new URL(here).pathname);

@@ -14,8 +14,8 @@ import type { Rng } from '../ops/random';
 import type { TransformerPolicy } from '../models/policy';
 import { generateTokens } from '../models/decode';
 import type { GenerateResult, ResolvedGenerateOptions } from '../generation/generate';
-import { GEN_WORKER_ENTRY, workerEntryUrl } from './entry';
-import { WorkerHandle } from './handle';
+import { spawnWorker } from './channel';
+import type { WorkerHandle } from './handle';
 import { DrawLockstep, lockstepBuffer } from './lockstep';
 import { shardRanges } from './options';
 import { dataVersions, sameVersions } from './versions';
@@ -43,11 +43,10 @@ export class GenerationPool {
   private async start(workers: number): Promise<Handle[]> {
     const backend = tf.getBackend();
     if (backend !== 'wasm' && backend !== 'cpu') throw new RlhfError(`internal: generation workers need wasm or cpu, not ${backend}`);
-    const url = await workerEntryUrl(GEN_WORKER_ENTRY);
     const bytes = this.policy.toSafetensors();
     const hs: Handle[] = [];
     try {
-      for (let i = 1; i <= workers; i++) hs.push(await WorkerHandle.spawnWith<ToGen, FromGen>(url, i, { backend, policy: bytes, index: i }));
+      for (let i = 1; i <= workers; i++) hs.push(await spawnWorker<ToGen, FromGen>('gen', i, { backend, policy: bytes, index: i }));
       await Promise.all(hs.map((h) => h.expect('ready')));
     } catch (e) {
       await Promise.all(hs.map((h) => h.terminate()));

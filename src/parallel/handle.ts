@@ -1,13 +1,14 @@
 /**
- * The main thread's side of one replica worker: spawning it (unref'd, so a process that forgets
- * `dispose()` still exits), waiting for one reply at a time, and turning a throw, an exit or an
- * uncaught error in the worker into a {@link WorkerError} instead of a hang.
+ * The main thread's side of one worker: waiting for one reply at a time, and turning a throw, an exit
+ * or an uncaught error in the worker into a {@link WorkerError} instead of a hang. The worker itself is
+ * a {@link Channel} (./channel: a Node worker thread, unref'd so that a process that forgets `dispose()`
+ * still exits, or a browser's Web Worker).
  * @internal
  * @module
  */
-import type { Worker } from 'node:worker_threads';
 import { WorkerError } from '../errors';
-import type { FromWorker, ToWorker, WorkerInit } from './protocol';
+import type { Channel } from './channel';
+import type { FromWorker, ToWorker } from './protocol';
 
 /** A message a worker sends: typed, with an error variant and optionally the generation it answers. */
 export type WorkerReply = { type: string; gen?: number } | { type: 'error'; name: string; message: string; stack: string };
@@ -29,31 +30,20 @@ export class WorkerHandle<In = ToWorker, Out extends WorkerReply = FromWorker> {
   private waiting: Waiting<Out> | undefined;
   private closing = false;
 
-  private constructor(readonly index: number, private readonly worker: Worker) {
+  constructor(readonly index: number, private readonly worker: Channel) {
     worker.unref();
-    worker.on('message', (m: Out) => this.onMessage(m));
-    worker.on('error', (e: Error) => this.fail(new WorkerError(index, 'error', `${e.name}: ${e.message}`, e.stack)));
-    worker.on('exit', (code: number) => {
-      if (!this.closing) this.fail(new WorkerError(index, 'exit', `the worker thread exited with code ${code}`));
+    worker.listen({
+      message: (m) => this.onMessage(m as Out),
+      error: (name, message, stack) => this.fail(new WorkerError(index, 'error', `${name}: ${message}`, stack)),
+      exit: (code) => {
+        if (!this.closing) this.fail(new WorkerError(index, 'exit', `the worker exited with code ${code}`));
+      },
     });
-  }
-
-  /** Spawns the worker for replica `init.index` from the bundled entry at `url`. */
-  static async spawn(url: URL, init: WorkerInit): Promise<WorkerHandle> {
-    return WorkerHandle.spawnWith<ToWorker, FromWorker>(url, init.index, init);
-  }
-
-  /** Spawns a worker numbered `index` (in errors) from the bundled entry at `url` with `workerData`. */
-  static async spawnWith<I, O extends WorkerReply>(url: URL, index: number, workerData: unknown): Promise<WorkerHandle<I, O>> {
-    const { Worker: W } = await import('node:worker_threads');
-    // No inherited execArgv: the parent's flags (--input-type, -e, a TypeScript loader...) are for its
-    // own entry, and some of them stop a worker from starting at all.
-    return new WorkerHandle<I, O>(index, new W(url, { workerData, execArgv: [] }));
   }
 
   /** Sends a message (no reply awaited); `transfer` moves those buffers instead of copying them. */
   post(m: In, transfer?: readonly ArrayBuffer[]): void {
-    this.worker.postMessage(m, transfer as ArrayBuffer[] | undefined);
+    this.worker.post(m, transfer);
   }
 
   /**
@@ -71,7 +61,7 @@ export class WorkerHandle<In = ToWorker, Out extends WorkerReply = FromWorker> {
     });
   }
 
-  /** Ends the worker thread. */
+  /** Ends the worker. */
   async terminate(): Promise<void> {
     this.closing = true;
     this.waiting?.reject(this.failure ?? new WorkerError(this.index, 'exit', 'the worker pool was shut down'));

@@ -6,11 +6,14 @@
 import { ConfigError } from '../errors';
 import { isNode } from '../backends/use-backend';
 import { tf } from '../tf';
+import { browserWorkersMissing } from './channel';
 
 /**
  * How many replicas train in parallel: a count (the main thread is one of them, so `1` is the plain
- * in-process path and `2` adds one worker thread), or `'auto'` = the cores available
- * (`os.availableParallelism()`), capped by the batch.
+ * in-process path and `2` adds one worker), or `'auto'` = the cores available
+ * (`os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in a browser), capped by the
+ * batch. Browsers run workers only on a cross-origin isolated page with a worker factory set
+ * (`setWorkerFactory`); elsewhere `'auto'` is 1.
  */
 export type WorkersOption = number | 'auto';
 
@@ -49,26 +52,29 @@ export function checkWorkersOption(param: string, v: unknown): WorkersOption {
   return v;
 }
 
-/** Cores available to this process (Node), or 1 where that cannot be known. */
+/** Cores available to this process (Node) or page (`navigator.hardwareConcurrency`), or 1 where unknown. */
 export async function availableCores(): Promise<number> {
-  if (!isNode()) return 1;
+  if (!isNode()) {
+    const n = (globalThis as { navigator?: { hardwareConcurrency?: unknown } }).navigator?.hardwareConcurrency;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 ? n : 1;
+  }
   const os = await import('node:os');
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
 /**
  * The replica count of a step over `rows` batch rows: `'auto'` is `min(cores, rows)`; a count is
- * capped by `rows` (a replica without rows would only add work). Outside Node, or on a backend other
- * than wasm and cpu (tfjs-node and the GPU backends already use the whole machine), `'auto'` is 1 and
- * a count above 1 throws {@link ConfigError}.
+ * capped by `rows` (a replica without rows would only add work). On a backend other than wasm and cpu
+ * (tfjs-node and the GPU backends already use the whole machine), or in a browser page that cannot
+ * start workers (not cross-origin isolated, or no worker factory), `'auto'` is 1 and a count above 1
+ * throws {@link ConfigError} saying which.
  */
 export async function resolveWorkerCount(param: string, option: WorkersOption, rows: number): Promise<number> {
   const backend = tf.getBackend();
-  const supported = isNode() && WORKER_BACKENDS.has(backend);
-  if (option === 'auto') return supported ? Math.max(1, Math.min(await availableCores(), rows)) : 1;
-  if (option > 1 && !supported) {
-    const where = isNode() ? `the current backend is "${backend}"` : 'this is not Node';
-    throw new ConfigError(param, option, `worker threads need Node and the wasm or cpu backend; ${where} (use 1 or 'auto')`);
+  const missing = WORKER_BACKENDS.has(backend) ? browserWorkersMissing() : `the current backend is "${backend}"`;
+  if (option === 'auto') return missing === undefined ? Math.max(1, Math.min(await availableCores(), rows)) : 1;
+  if (option > 1 && missing !== undefined) {
+    throw new ConfigError(param, option, `workers need the wasm or cpu backend, and in a browser a cross-origin isolated page with a worker factory; ${missing} (use 1 or 'auto')`);
   }
   return Math.max(1, Math.min(option, rows));
 }

@@ -15,12 +15,12 @@ import { NonFiniteError, RlhfError, WorkerError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { AdamW } from '../optim/adamw';
 import { ABORT, CTRL_DECISION, CTRL_GEN, GO, HDR_LR, HDR_SCALE, STATS_PER_REPLICA, sharedBytes, sharedViews, type SharedViews } from './layout';
-import { WorkerHandle } from './handle';
+import type { WorkerHandle } from './handle';
+import { spawnWorker } from './channel';
 import { dataVersions, sameVersions } from './versions';
-import type { ReplicaOptimizerOptions, ReplicaState, WorkerMemory } from './protocol';
+import type { FromWorker, ReplicaOptimizerOptions, ReplicaState, ToWorker, WorkerMemory } from './protocol';
 import { applySummedGradient, computeShardGradient, reduceSlots, variableNames, weightsChecksum, type Replica, type ShardResult } from './replica';
 import type { ReplicaModel, ShardTask } from './tasks';
-import { workerEntryUrl } from './entry';
 
 /** Options of {@link ReplicaPool}. */
 export interface ReplicaPoolOptions {
@@ -112,7 +112,6 @@ export class ReplicaPool {
   private async spawnAll(): Promise<WorkerHandle[]> {
     const backend = tf.getBackend();
     if (backend !== 'wasm' && backend !== 'cpu') throw new RlhfError(`internal: worker replicas need wasm or cpu, not ${backend}`);
-    const url = await workerEntryUrl();
     const shared = new SharedArrayBuffer(sharedBytes(this.o.replicas, this.params));
     const views = sharedViews(shared, this.o.replicas, this.params);
     const state = this.readState();
@@ -123,7 +122,7 @@ export class ReplicaPool {
     const handles: WorkerHandle[] = [];
     try {
       for (let i = 1; i < this.o.replicas; i++) {
-        handles.push(await WorkerHandle.spawn(url, { shared, index: i, replicas: this.o.replicas, params: this.params, backend, modelKind, config, optimizer, state }));
+        handles.push(await spawnWorker<ToWorker, FromWorker>('replica', i, { shared, index: i, replicas: this.o.replicas, params: this.params, backend, modelKind, config, optimizer, state }));
       }
       await Promise.all(handles.map((h) => h.expect('ready')));
     } catch (e) {

@@ -2,54 +2,15 @@
 // local static server and runs the page in headless Chromium, which trains a tiny policy and samples.
 // Headless Chromium here runs with --disable-gpu and no webgpu/webgl package is installed, so
 // useBackend('auto') ends on `wasm` (fetched from the bundled .wasm assets), not on `cpu`.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type LaunchedBrowser } from '../helpers/chromium';
+import { serve, type Served } from '../helpers/static-server';
 
 const root = resolve(__dirname, '../..');
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json',
-};
-
-interface Served {
-  server: Server;
-  url: string;
-  requests: { path: string; status: number; type: string }[];
-}
-
-/** Minimal static file server for `dir` on 127.0.0.1 and a random port. */
-async function serve(dir: string): Promise<Served> {
-  const requests: Served['requests'] = [];
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
-    const file = resolve(dir, `.${path.endsWith('/') ? `${path}index.html` : path}`);
-    let status = 404;
-    let type = 'text/plain';
-    let body: Buffer | string = 'not found';
-    if ((file === dir || file.startsWith(dir + sep)) && statSync(file, { throwIfNoEntry: false })?.isFile()) {
-      status = 200;
-      type = MIME[extname(file)] ?? 'application/octet-stream';
-      body = readFileSync(file);
-    }
-    requests.push({ path, status, type });
-    res.writeHead(status, { 'content-type': type });
-    res.end(body);
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}/`, requests };
-}
 
 interface RlhfResult {
   backend: string;

@@ -1,5 +1,6 @@
 // Packs the package, installs the tarball into a fresh folder with npm, and trains from plain Node
-// through both the ESM (`import`) and CommonJS (`require`) entry points.
+// through both the ESM (`import`) and CommonJS (`require`) entry points, in-process and with a worker
+// thread (the installed dist/worker.js, which is also the `tfjs-rlhf/worker` export for browsers).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +23,17 @@ const body = `
   process.stdout.write(JSON.stringify({ backend, before, after, steps: history.length, sample: sample.tokens[0].length }));
 `;
 
+const workersBody = `
+  await useBackend('wasm');
+  const tok = new ByteTokenizer();
+  const policy = TransformerPolicy.fromPreset('tiny', tok.vocabSize, { seed: 3 });
+  const trainer = new LMTrainer({ policy, batchSize: 4, sequenceLength: 16, learningRate: 5e-3, seed: 1, workers: 2, checkReplicas: true });
+  const history = await trainer.train(tok.encode('the cat sat on the mat. '.repeat(10)), { steps: 3 });
+  const workers = (await trainer.workerMemory()).length;
+  trainer.dispose();
+  process.stdout.write(JSON.stringify({ losses: history.map((s) => s.loss), workers }));
+`;
+
 function run(file: string): { backend: string; before: number; after: number; steps: number; sample: number } {
   const out = execFileSync(process.execPath, [file], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
   return JSON.parse(out);
@@ -40,6 +52,10 @@ beforeAll(async () => {
   await writeFile(join(dir, 'train.mjs'), `import { useBackend, ByteTokenizer, TransformerPolicy, LMTrainer } from 'tfjs-rlhf';\n${body}`);
   await writeFile(join(dir, 'train.cjs'),
     `const { useBackend, ByteTokenizer, TransformerPolicy, LMTrainer } = require('tfjs-rlhf');\n(async () => {${body}})().catch((e) => { console.error(e); process.exit(1); });`);
+  await writeFile(join(dir, 'workers.mjs'), `import { useBackend, ByteTokenizer, TransformerPolicy, LMTrainer } from 'tfjs-rlhf';\n${workersBody}`);
+  await writeFile(join(dir, 'workers.cjs'),
+    `const { useBackend, ByteTokenizer, TransformerPolicy, LMTrainer } = require('tfjs-rlhf');\n(async () => {${workersBody}})().catch((e) => { console.error(e); process.exit(1); });`);
+  await writeFile(join(dir, 'resolve.mjs'), `process.stdout.write(JSON.stringify(import.meta.resolve('tfjs-rlhf/worker')));`);
 }, 480_000);
 
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -61,5 +77,18 @@ describe('the packed tarball', () => {
 
   it('gives the same numbers through ESM and CommonJS', () => {
     expect(run('train.cjs')).toEqual(run('train.mjs'));
+  });
+
+  it('trains with a worker thread from ESM and CommonJS (the installed worker entry), as in-process does', () => {
+    const esm = run('workers.mjs') as unknown as { losses: number[]; workers: number };
+    const cjs = run('workers.cjs') as unknown as { losses: number[]; workers: number };
+    expect(esm.workers).toBe(1);
+    expect(cjs).toEqual(esm);
+    expect(esm.losses).toHaveLength(3);
+    expect(esm.losses.every(Number.isFinite)).toBe(true);
+  });
+
+  it('exports the worker entry as tfjs-rlhf/worker (dist/worker.js)', () => {
+    expect(JSON.parse(execFileSync(process.execPath, ['resolve.mjs'], { cwd: dir, encoding: 'utf8' }))).toMatch(/node_modules\/tfjs-rlhf\/dist\/worker\.js$/);
   });
 });

@@ -1,6 +1,6 @@
 // The data-parallel engine on its own: a 2-replica step against the same step in-process, worker
 // failures as typed errors with no partial update, and no tensor leaks in the main thread or workers.
-// Workers run the built bundle (dist/parallel-worker.js, built by the global setup).
+// Workers run the built bundle (dist/worker.js, built by the global setup).
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/tf';
 import { WorkerError } from '../../src/errors';
@@ -138,7 +138,7 @@ describe('ReplicaPool', () => {
       const we = err as WorkerError;
       expect(we.worker).toBe(1);
       expect(we.failure).toBe(how === 'throw' ? 'error' : 'exit');
-      if (how === 'throw') expect(we.workerStack).toMatch(/injected fault[\s\S]*parallel-worker\.js/);
+      if (how === 'throw') expect(we.workerStack).toMatch(/injected fault[\s\S]*dist\/worker\.js/);
       expect(weightsChecksum(s.policy.trainableVariables)).toBe(sum); // the main replica did not move
       expect(s.opt.step).toBe(optStep);
       expect(pool.started).toBe(false); // shut down; the next step starts a fresh pool from the main weights
