@@ -20,6 +20,7 @@ import {
   type BackendName, type PaddedBatch, type TransformerConfig, type PresetName,
 } from '../dist/index.js';
 import { runScaling, scalingMarkdown } from './scaling';
+import { browserMarkdown, runBrowserScaling } from './browser';
 import { runPPOStep, ppoStepMarkdown } from './ppo-step';
 import { runGpt2Small, gpt2SmallMarkdown } from './gpt2-small';
 
@@ -28,10 +29,10 @@ import { runGpt2Small, gpt2SmallMarkdown } from './gpt2-small';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-interface Args { backends: Exclude<BackendName, 'auto'>[]; quick: boolean; out: string; profile: boolean; scaling: boolean; gpt2: boolean }
+interface Args { backends: Exclude<BackendName, 'auto'>[]; quick: boolean; out: string; profile: boolean; scaling: boolean; browser: boolean; gpt2: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { backends: ['tensorflow', 'webgpu', 'wasm', 'cpu'], quick: false, out: path.join(ROOT, 'docs', 'benchmarks.md'), profile: true, scaling: true, gpt2: true };
+  const a: Args = { backends: ['tensorflow', 'webgpu', 'wasm', 'cpu'], quick: false, out: path.join(ROOT, 'docs', 'benchmarks.md'), profile: true, scaling: true, browser: true, gpt2: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = (): string => {
@@ -49,8 +50,9 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-profile') a.profile = false;
     else if (k === '--no-scaling') a.scaling = false;
     else if (k === '--no-gpt2') a.gpt2 = false;
+    else if (k === '--no-browser') a.browser = false;
     else if (k === '--help' || k === '-h') {
-      console.log('usage: tsx bench/run.ts [--backends tensorflow,webgpu,wasm,cpu] [--quick] [--out docs/benchmarks.md] [--no-profile] [--no-scaling] [--no-gpt2]');
+      console.log('usage: tsx bench/run.ts [--backends tensorflow,webgpu,wasm,cpu] [--quick] [--out docs/benchmarks.md] [--no-profile] [--no-scaling] [--no-browser] [--no-gpt2]');
       process.exit(0);
     } else throw new Error(`unknown argument '${k}'`);
   }
@@ -747,11 +749,12 @@ async function main(): Promise<void> {
   const tokens = syntheticTokens(50_000, VOCAB);
   const results: BackendResult[] = [];
   for (const b of args.backends) results.push(await runBackend(b, args, tokens));
-  // Sections of their own: every core (worker threads, with the PyTorch peer), and GPT-2 small.
+  // Sections of their own: every core (worker threads with the PyTorch peer; Web Workers in Chromium), and GPT-2 small.
   const extra: string[] = [];
   if (args.scaling) {
     await useBackend('wasm');
     extra.push(scalingMarkdown(await runScaling({ quick: args.quick, log })));
+    if (args.browser) extra.push(browserMarkdown(await runBrowserScaling({ quick: args.quick, log })));
     extra.push(ppoStepMarkdown(await runPPOStep({ quick: args.quick, log })));
   }
   if (args.gpt2) {

@@ -6,7 +6,7 @@
  * `window.__rlhfResult` (read by tests/browser/browser.test.ts).
  */
 import { changeset, parse, View, type Spec } from 'vega';
-import { BpeTokenizer, consoleLogger, LMTrainer, TransformerPolicy, useBackend, type TransformerConfig } from 'tfjs-rlhf';
+import { BpeTokenizer, consoleLogger, LMTrainer, setWorkerFactory, TransformerPolicy, useBackend, type TransformerConfig } from 'tfjs-rlhf';
 // The base checkpoint: its config and tokenizer bundled as JSON, its weights fetched as a file.
 import baseConfig from '../assets/brown-bpe/config.json';
 import tokenizerJson from '../assets/brown-bpe/tokenizer.json';
@@ -25,6 +25,8 @@ interface RlhfResult {
   sample: string;
   /** The base model's continuation of the prompt, before fine-tuning. */
   before: string;
+  /** Web Workers the trainer used (0: it trained in-process). */
+  workers: number;
   error?: string;
 }
 
@@ -81,6 +83,9 @@ const chartSpec: Spec = {
 
 async function run(result: RlhfResult): Promise<void> {
   const status = el('status');
+  // Every core: on a cross-origin isolated page the trainers' default `workers: 'auto'` starts Web
+  // Workers from this factory (one replica per core, capped by the batch); elsewhere they train in-process.
+  setWorkerFactory(() => new Worker(new URL('./rlhf-worker.ts', import.meta.url), { type: 'module' }));
   // 'auto' in a browser: webgpu or webgl when their packages were imported, else wasm, else cpu.
   result.backend = await useBackend('auto', {
     logger: consoleLogger('warn'), // says why if wasm fails and it falls back to the slow cpu backend
@@ -120,6 +125,8 @@ async function run(result: RlhfResult): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 0)); // let the browser paint the chart
       },
     });
+    result.workers = (await trainer.workerMemory()).length;
+    el('workers').textContent = result.workers === 0 ? 'none (the page is not cross-origin isolated)' : `${result.workers} (+ the page: ${result.workers + 1} replicas)`;
     status.textContent = 'sampling…';
     result.sample = await sample();
     el('sample').textContent = PROMPT + result.sample; // model output is text, never markup
@@ -131,7 +138,7 @@ async function run(result: RlhfResult): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const result: RlhfResult = { backend: '', steps: 0, losses: [], sample: '', before: '' };
+  const result: RlhfResult = { backend: '', steps: 0, losses: [], sample: '', before: '', workers: 0 };
   try {
     await run(result);
   } catch (e) {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 export default defineConfig({
   root: here('.'),
@@ -15,11 +16,14 @@ export default defineConfig({
     alias: [
       // The library from source, so the page always runs the current code (no `npm run build` first).
       { find: /^tfjs-rlhf$/, replacement: here('../../src/index.ts') },
+      { find: /^tfjs-rlhf\/worker$/, replacement: here('../../src/parallel/worker-entry.ts') },
       // One copy of tfjs-core: src/tf.ts imports gradient registrations from its ESM files, so the
       // package entry must be those same files (as in vitest.config.ts).
       { find: /^@tensorflow\/tfjs-core$/, replacement: here('../../node_modules/@tensorflow/tfjs-core/dist/index.js') },
     ],
   },
+  // The workers (rlhf-worker.ts) are ES modules: the library's code has dynamic imports.
+  worker: { format: 'es' },
   build: {
     outDir: here('../../.tmp/browser-dist'),
     emptyOutDir: true,
@@ -33,6 +37,9 @@ export default defineConfig({
     exclude: ['@tensorflow/tfjs-core'],
     include: ['@tensorflow/tfjs-core > seedrandom', '@tensorflow/tfjs-core > long'],
   },
-  // The dev server reads src/ and node_modules/ two levels up.
-  server: { fs: { allow: [here('../..')] } },
+  // The dev server reads src/ and node_modules/ two levels up. Both servers send the headers that make
+  // the page cross-origin isolated, so that the trainers can use Web Workers (and tfjs-backend-wasm
+  // its threaded build).
+  server: { fs: { allow: [here('../..')] }, headers: ISOLATION },
+  preview: { headers: ISOLATION },
 });

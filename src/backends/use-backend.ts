@@ -45,6 +45,15 @@ export interface UseBackendOptions {
    */
   wasmPaths?: string | Readonly<Record<string, string>>;
   /**
+   * Let tfjs-backend-wasm start its threaded build where it can (a cross-origin isolated page).
+   * Default `false`: the wasm backend runs single-threaded and tfjs-rlhf's own workers use the other
+   * cores (`workers`, `setWorkerFactory`), one engine per core instead of threads on top of workers.
+   * Set `true` only with an unminified bundle: tfjs-backend-wasm 4.22's threaded build is not safe to
+   * minify (tfjs issue #4253), and a minified page's backend then never finishes starting (its pthread
+   * workers fail with "ReferenceError: e is not defined"). No effect in Node, where tfjs has no threads.
+   */
+  wasmThreads?: boolean;
+  /**
    * WebGPU in Node (Dawn through the optional `webgpu` package): Dawn flags, software adapters, power
    * preference. Ignored in a browser. Default: see {@link WebGpuOptions}.
    */
@@ -135,9 +144,12 @@ async function trySet(name: Exclude<BackendName, 'auto'>, attempt: Attempt): Pro
   if (name === 'wasm') registerWasmKernels();
   try {
     // Only before the first start: setWasmPaths throws once a start has failed, and is moot after one succeeded.
-    if (name === 'wasm' && wasmPaths !== undefined && tf.engine().registry.wasm === undefined) {
-      setWasmPaths(wasmPaths as string | { [file: string]: string });
-      rememberWasmPaths(wasmPaths);
+    if (name === 'wasm' && tf.engine().registry.wasm === undefined) {
+      if (attempt.options.wasmThreads !== true) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      if (wasmPaths !== undefined) {
+        setWasmPaths(wasmPaths as string | { [file: string]: string });
+        rememberWasmPaths(wasmPaths);
+      }
     }
     return await withoutGlueHandlers(async () => {
       const ok = await tf.setBackend(name);
@@ -162,6 +174,7 @@ async function trySet(name: Exclude<BackendName, 'auto'>, attempt: Attempt): Pro
 export async function useBackend(name: BackendName = 'auto', options: UseBackendOptions = {}): Promise<string> {
   if (!KNOWN.includes(name)) throw new ConfigError('useBackend(name)', name, `must be one of ${KNOWN.join(', ')}`);
   checkWasmPaths(options.wasmPaths);
+  if (options.wasmThreads !== undefined && typeof options.wasmThreads !== 'boolean') throw new ConfigError('wasmThreads', options.wasmThreads, 'must be a boolean');
   if (options.prodMode ?? true) tf.enableProdMode();
   const logger = options.logger ?? silentLogger;
   if (name !== 'auto') {

@@ -14,6 +14,7 @@ const root = resolve(__dirname, '../..');
 
 interface RlhfResult {
   backend: string;
+  workers: number;
   steps: number;
   losses: number[];
   sample: string;
@@ -26,6 +27,7 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 describe('browser example (Vite bundle in headless Chromium)', () => {
   let outDir = '';
   let served: Served | undefined;
+  let isolated: Served | undefined;
   let chromium: LaunchedBrowser | undefined;
 
   beforeAll(async () => {
@@ -36,12 +38,14 @@ describe('browser example (Vite bundle in headless Chromium)', () => {
       build: { outDir, emptyOutDir: true },
     });
     served = await serve(outDir);
+    isolated = await serve(outDir, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
     chromium = await launchChromium();
   });
 
   afterAll(async () => {
     await chromium?.close();
-    await new Promise((ok) => (served ? served.server.close(ok) : ok(undefined)));
+    await served?.close();
+    await isolated?.close();
     if (outDir !== '') rmSync(outDir, { recursive: true, force: true });
   });
 
@@ -62,6 +66,7 @@ describe('browser example (Vite bundle in headless Chromium)', () => {
     expect(pageErrors).toEqual([]);
     expect(consoleErrors).toEqual([]);
     expect(result.backend).toBe('wasm');
+    expect(result.workers).toBe(0); // not cross-origin isolated: in-process
     // The wasm binary came from our server with the right MIME type (no silent fallback to cpu).
     const wasm = served!.requests.filter((r) => r.path.endsWith('.wasm'));
     expect(wasm.length).toBeGreaterThan(0);
@@ -98,4 +103,28 @@ describe('browser example (Vite bundle in headless Chromium)', () => {
     expect(warnings[0]).toContain('backend "wasm" failed to initialise (are its .wasm binaries served? see the wasmPaths option)');
     await page.close();
   });
+
+  it('served cross-origin isolated, the same page trains with Web Workers (workers: auto) and the loss still falls', async () => {
+    const page = await chromium!.browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(isolated!.url);
+    await page.waitForFunction(() => (window as { __rlhfResult?: unknown }).__rlhfResult !== undefined, null, { timeout: 150_000 });
+    const result = (await page.evaluate(() => (window as { __rlhfResult?: unknown }).__rlhfResult)) as RlhfResult;
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    expect(result.error).toBeUndefined();
+    expect(pageErrors).toEqual([]);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(result.backend).toBe('wasm');
+    // 'auto': a replica per core, capped by the batch of 2; the page's thread is one of them.
+    expect(result.workers).toBe(Math.min(cores, 2) - 1);
+    // useBackend's default wasmThreads: false keeps tfjs's threaded build (not safe to minify: this
+    // bundle is minified) out, also on an isolated page: the page and each worker load the SIMD binary.
+    const wasm = isolated!.requests.filter((r) => r.path.endsWith('.wasm')).map((r) => r.path);
+    expect(wasm.length).toBeGreaterThan(0);
+    expect(wasm.every((p) => /tfjs-backend-wasm-simd-[\w-]+\.wasm$/.test(p))).toBe(true);
+    expect(result.steps).toBeGreaterThanOrEqual(20);
+    expect(mean(result.losses.slice(-5))).toBeLessThan(mean(result.losses.slice(0, 5)));
+    await page.close();
+  }, 200_000);
 });

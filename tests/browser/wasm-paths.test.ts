@@ -14,4 +14,10 @@ describe('useBackend wasmPaths option', () => {
     expect((err as ConfigError).value).toBe(paths);
     expect((err as ConfigError).message).toContain('tfjs-backend-wasm-threaded-simd.wasm');
   });
+
+  it('rejects a wasmThreads that is not a boolean, naming the option', async () => {
+    const err = await useBackend('wasm', { wasmThreads: 'yes' as unknown as boolean }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).param).toBe('wasmThreads');
+  });
 });

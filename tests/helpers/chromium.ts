@@ -7,13 +7,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 
 /** System Chromium locations tried in order when CHROMIUM_PATH is not set. */
 export const SYSTEM_CHROMIUM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
 /** Where the npm-shipped Chromium is unpacked (one folder, renamed into place when complete). */
-export const NPM_CHROMIUM_DIR = resolve(__dirname, '../../node_modules/.cache/tfjs-rlhf-chromium');
+export const NPM_CHROMIUM_DIR = fileURLToPath(new URL('../../node_modules/.cache/tfjs-rlhf-chromium', import.meta.url));
 
 const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

@@ -89,7 +89,10 @@ function heap(): WorkersResult['heap'] {
 
 async function run(): Promise<WorkersResult> {
   setWorkerFactory(() => new Worker(new URL('./rlhf-worker.ts', import.meta.url), { type: 'module' }));
+  // tfjs's threaded build on the page (this page is built unminified, which that build needs), so that
+  // the pool is tested beside it and the SIMD kernels' shared-memory variant runs in a browser.
   await useBackend('wasm', {
+    wasmThreads: true,
     wasmPaths: {
       'tfjs-backend-wasm.wasm': wasmUrl,
       'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,

@@ -18,5 +18,6 @@ export default defineConfig({
   },
   // The library's worker code has dynamic imports (Node-only paths), which classic workers cannot hold.
   worker: { format: 'es' },
+  // Unminified: the page opts into tfjs-backend-wasm's threaded build, which breaks when minified.
   build: { chunkSizeWarningLimit: 8000, minify: false },
 });
