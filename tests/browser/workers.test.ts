@@ -1,7 +1,8 @@
 // The worker pool in a real browser: builds tests/browser/workers-page with Vite (the page's module
 // worker imports `tfjs-rlhf/worker`), serves it twice from local static servers, one with the COOP/COEP
 // headers that make a page cross-origin isolated and one without, and runs it in headless Chromium.
-// Isolated: LMTrainer and generate with `workers: 2` (one Web Worker) give what `workers: 1` gives,
+// Isolated: LMTrainer, generate and PPOTrainer with `workers: 2` (one Web Worker) give what
+// `workers: 1` gives,
 // the replicas stay in sync (checkReplicas), nothing leaks in the page or the worker, and a worker that
 // throws or exits, or a factory whose script is missing, fails the call with WorkerError instead of
 // hanging. Not isolated: 'auto' trains
@@ -52,7 +53,7 @@ describe('worker pool in a browser (Web Workers, headless Chromium)', () => {
     return { r, pageErrors };
   }
 
-  it('cross-origin isolated: workers: 2 trains and generates as workers: 1 does, without leaks; a missing worker script is a WorkerError', async () => {
+  it('cross-origin isolated: workers: 2 trains (LM, PPO) and generates as workers: 1 does, without leaks; a worker that throws, exits or cannot load is a WorkerError', async () => {
     const { r, pageErrors } = await runPage(isolated!.url);
     expect(r.error).toBeUndefined();
     expect(pageErrors).toEqual([]);
@@ -73,6 +74,14 @@ describe('worker pool in a browser (Web Workers, headless Chromium)', () => {
     expect(r.memory['generate 2']).toHaveLength(1);
     expect(r.memory['2']![0]!.numTensors).toBeGreaterThan(0);
     expect(r.memory['2']![0]!.backendBytes).toBeGreaterThan(0);
+    // PPO: the critic and the reward model in a Web Worker; stats as in-process (tolerance of
+    // tests/parallel/ppo-workers.test.ts: the clip's global norm is summed from two partial sums).
+    expect(r.memory['ppo 2']).toHaveLength(1);
+    expect(r.ppo['2']).toHaveLength(2);
+    r.ppo['2']!.forEach((s, i) => Object.entries(s).forEach(([k, x]) => {
+      const y = r.ppo['1']![i]![k]!;
+      expect(Math.abs(x - y), `PPO step ${i + 1} ${k}: ${x} vs ${y}`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(y)));
+    }));
     expect(r.tensors[1]).toBe(r.tensors[0]);
     expect(r.errors.missingScript?.name).toBe('WorkerError');
     // A worker that throws and one that exits (browsers have no exit event: the worker says so first).

@@ -4,7 +4,7 @@
  * the factory below) and compares; served without those headers it checks that `'auto'` stays
  * in-process and that an explicit count says why it cannot run. Sets `window.__workersResult`.
  */
-import { ByteTokenizer, LMTrainer, setWorkerFactory, TransformerPolicy, useBackend, type WorkerMemory } from 'tfjs-rlhf';
+import { ByteTokenizer, LMTrainer, PPOTrainer, RewardModel, setWorkerFactory, TransformerPolicy, useBackend, type WorkerMemory } from 'tfjs-rlhf';
 import { tf } from '../../../src/tf';
 import { simdKernels } from '../../../src/backends/wasm-simd';
 import { internals } from '../../../src/backends/wasm-heap';
@@ -26,6 +26,8 @@ export interface WorkersResult {
   tensors: [number, number];
   /** Generated tokens per setting. */
   tokens: Record<string, number[][]>;
+  /** PPO stats of 2 steps per setting (the critic and reward model in a Web Worker with 2). */
+  ppo: Record<string, Record<string, number>[]>;
   /**
    * What `workers: 2` threw (non-isolated page); what a worker that throws, one that exits and a
    * factory with a missing script gave (isolated page).
@@ -65,6 +67,27 @@ async function train(workers: number | 'auto', r: WorkersResult): Promise<void> 
   }
 }
 
+const PPO_KEYS = ['objective/scores', 'objective/kl', 'loss/policy_avg', 'loss/value_avg', 'policy/approxkl_avg', 'val/clipfrac_avg'] as const;
+
+/** Two PPO steps on a tiny policy; with `workers: 2` the critic and the reward model run in a worker. */
+async function ppo(workers: number, r: WorkersResult): Promise<void> {
+  const p = TransformerPolicy.fromPreset('tiny', tok.vocabSize, { seed: 2 });
+  const rm = RewardModel.fromPolicy(p, { headSeed: 7 });
+  const t = new PPOTrainer({
+    policy: p, reward: rm, tokenizer: tok, learningRate: 3e-3, batchSize: 4, miniBatchSize: 2, ppoEpochs: 2,
+    maxNewTokens: 6, klCoef: 0.05, seed: 5, workers, missingEosPenalty: 0.5,
+  });
+  try {
+    const h = await t.train(['hi', 'say', 'go on', 'well'], { steps: 2 });
+    r.ppo[String(workers)] = h.map((s) => Object.fromEntries(PPO_KEYS.map((k) => [k, s[k]])));
+    r.memory[`ppo ${workers}`] = await t.workerMemory();
+  } finally {
+    t.dispose();
+    p.dispose();
+    rm.dispose();
+  }
+}
+
 /** A worker that throws, then one that exits (test hooks): each a WorkerError, and the next call works. */
 async function faults(r: WorkersResult): Promise<void> {
   const p = TransformerPolicy.fromPreset('tiny', tok.vocabSize, { seed: 5 });
@@ -99,7 +122,7 @@ async function run(): Promise<WorkersResult> {
       'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
     },
   });
-  const r: WorkersResult = { isolated: crossOriginIsolated, backend: tf.getBackend(), heap: heap(), losses: {}, memory: {}, tensors: [0, 0], tokens: {}, errors: {}, recovered: [] };
+  const r: WorkersResult = { isolated: crossOriginIsolated, backend: tf.getBackend(), heap: heap(), losses: {}, memory: {}, tensors: [0, 0], tokens: {}, ppo: {}, errors: {}, recovered: [] };
   r.tensors[0] = tf.memory().numTensors;
   for (const w of crossOriginIsolated ? [1, 2] : ['auto' as const]) await train(w, r);
   if (!crossOriginIsolated) {
@@ -107,6 +130,7 @@ async function run(): Promise<WorkersResult> {
     await p.generate(prompts, { maxNewTokens: 2, workers: 2 }).catch((e: unknown) => { r.errors.notIsolated = caught(e); });
     p.dispose();
   } else {
+    for (const w of [1, 2]) await ppo(w, r);
     await faults(r);
     // A factory whose script is missing: a typed error, not a hang.
     setWorkerFactory(() => new Worker(new URL('./no-such-worker.js', location.href), { type: 'module' }));
@@ -124,6 +148,6 @@ run().then(
     document.getElementById('out')!.textContent = JSON.stringify(r, null, 1);
   },
   (e: unknown) => {
-    window.__workersResult = { isolated: crossOriginIsolated, backend: '', heap: { shared: false, simd: false }, losses: {}, memory: {}, tensors: [0, 0], tokens: {}, errors: {}, recovered: [], error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) };
+    window.__workersResult = { isolated: crossOriginIsolated, backend: '', heap: { shared: false, simd: false }, losses: {}, memory: {}, tensors: [0, 0], tokens: {}, ppo: {}, errors: {}, recovered: [], error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) };
   },
 );
