@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { launchChromium } from '../tests/helpers/chromium';
 import { serve } from '../tests/helpers/static-server';
+import { pageResult } from '../tests/helpers/page-result';
 import { median } from './micro-data';
 import type { BenchPageResult } from './browser-page/main';
 
@@ -22,15 +23,13 @@ export type BrowserResult = { rows: BrowserRow[]; cores: number; browser: string
 
 const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
+/** One page load in a fresh browser (a fresh wasm backend per setup). */
 async function pageRun(url: string): Promise<BenchPageResult> {
   const chromium = await launchChromium();
   try {
-    const page = await chromium.browser.newPage();
-    await page.goto(url);
-    await page.waitForFunction(() => (window as { __benchResult?: unknown }).__benchResult !== undefined, null, { timeout: 600_000 });
-    const r = (await page.evaluate(() => (window as { __benchResult?: unknown }).__benchResult)) as BenchPageResult;
-    if (r.error !== undefined) throw new Error(`the benchmark page failed: ${r.error}`);
-    return r;
+    const { result } = await pageResult<BenchPageResult>(chromium.browser, url, '__benchResult', 600_000);
+    if (result.error !== undefined) throw new Error(`the benchmark page failed: ${result.error}`);
+    return result;
   } finally {
     await chromium.close();
   }

@@ -3,6 +3,7 @@
  * its synthetic token stream and the median. Used by bench/scaling.ts and bench/ceiling.ts.
  */
 import { Rng } from '../dist/index.js';
+import { microTokens } from './micro-stream';
 
 /** Vocabulary of the scaling runs (the byte tokenizer's, as the PyTorch peer script). */
 export const VOCAB = 259;
@@ -13,12 +14,7 @@ export const SEQ = 64;
 
 /** A seeded token stream with learnable structure (a recurrence plus 10% noise). */
 export function tokens(n: number, seed = 1234): Int32Array {
-  const rng = new Rng(seed);
-  const out = new Int32Array(n);
-  out[0] = 1;
-  out[1] = 2;
-  for (let i = 2; i < n; i++) out[i] = rng.next() < 0.1 ? rng.int(VOCAB) : ((out[i - 1] as number) * 7 + (out[i - 2] as number) * 3 + 11) % VOCAB;
-  return out;
+  return microTokens(n, VOCAB, new Rng(seed));
 }
 
 /** Median of a non-empty list. */

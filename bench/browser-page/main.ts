@@ -5,6 +5,7 @@
  * build or, with `?threads=1`, on tfjs's threaded build. Sets `window.__benchResult`.
  */
 import { LMTrainer, Rng, setWorkerFactory, TransformerPolicy, useBackend } from 'tfjs-rlhf';
+import { microTokens } from '../micro-stream';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -22,15 +23,6 @@ const VOCAB = 259;
 const BATCH = 8;
 const SEQ = 64;
 
-/** The token stream of bench/micro-data.ts (a recurrence plus 10% noise), same seed. */
-function tokens(n: number, seed = 1234): Int32Array {
-  const rng = new Rng(seed);
-  const out = new Int32Array(n);
-  out[0] = 1;
-  out[1] = 2;
-  for (let i = 2; i < n; i++) out[i] = rng.next() < 0.1 ? rng.int(VOCAB) : ((out[i - 1] as number) * 7 + (out[i - 2] as number) * 3 + 11) % VOCAB;
-  return out;
-}
 
 async function run(): Promise<BenchPageResult> {
   const q = new URLSearchParams(location.search);
@@ -41,7 +33,7 @@ async function run(): Promise<BenchPageResult> {
     wasmThreads: q.get('threads') === '1',
     wasmPaths: { 'tfjs-backend-wasm.wasm': wasmUrl, 'tfjs-backend-wasm-simd.wasm': wasmSimdUrl, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl },
   });
-  const data = tokens(200_000);
+  const data = microTokens(200_000, VOCAB, new Rng(1234)); // the stream of bench/micro-data.ts
   const live = [];
   for (const workers of replicas) {
     const policy = TransformerPolicy.fromPreset('micro', VOCAB);

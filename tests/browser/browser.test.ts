@@ -9,6 +9,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type LaunchedBrowser } from '../helpers/chromium';
 import { serve, type Served } from '../helpers/static-server';
+import { pageResult } from '../helpers/page-result';
 
 const root = resolve(__dirname, '../..');
 
@@ -105,16 +106,11 @@ describe('browser example (Vite bundle in headless Chromium)', () => {
   });
 
   it('served cross-origin isolated, the same page trains with Web Workers (workers: auto) and the loss still falls', async () => {
-    const page = await chromium!.browser.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(isolated!.url);
-    await page.waitForFunction(() => (window as { __rlhfResult?: unknown }).__rlhfResult !== undefined, null, { timeout: 150_000 });
-    const result = (await page.evaluate(() => (window as { __rlhfResult?: unknown }).__rlhfResult)) as RlhfResult;
-    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const { result, pageErrors, page } = await pageResult<RlhfResult>(chromium!.browser, isolated!.url, '__rlhfResult');
+    const cores = page.hardwareConcurrency;
     expect(result.error).toBeUndefined();
     expect(pageErrors).toEqual([]);
-    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(page.crossOriginIsolated).toBe(true);
     expect(result.backend).toBe('wasm');
     // 'auto': a replica per core, capped by the batch of 2; the page's thread is one of them.
     expect(result.workers).toBe(Math.min(cores, 2) - 1);
@@ -125,6 +121,5 @@ describe('browser example (Vite bundle in headless Chromium)', () => {
     expect(wasm.every((p) => /tfjs-backend-wasm-simd-[\w-]+\.wasm$/.test(p))).toBe(true);
     expect(result.steps).toBeGreaterThanOrEqual(20);
     expect(mean(result.losses.slice(-5))).toBeLessThan(mean(result.losses.slice(0, 5)));
-    await page.close();
   }, 200_000);
 });

@@ -14,6 +14,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type LaunchedBrowser } from '../helpers/chromium';
 import { serve, type Served } from '../helpers/static-server';
+import { pageResult } from '../helpers/page-result';
 import type { WorkersResult } from './workers-page/main';
 
 const root = resolve(__dirname, '../..');
@@ -42,16 +43,10 @@ describe('worker pool in a browser (Web Workers, headless Chromium)', () => {
     if (outDir !== '') rmSync(outDir, { recursive: true, force: true });
   });
 
-  async function runPage(url: string): Promise<{ r: WorkersResult; pageErrors: string[] }> {
-    const page = await chromium!.browser.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url);
-    await page.waitForFunction(() => (window as { __workersResult?: unknown }).__workersResult !== undefined, null, { timeout: 150_000 });
-    const r = (await page.evaluate(() => (window as { __workersResult?: unknown }).__workersResult)) as WorkersResult;
-    await page.close();
-    return { r, pageErrors };
-  }
+  const runPage = async (url: string) => {
+    const run = await pageResult<WorkersResult>(chromium!.browser, url, '__workersResult');
+    return { r: run.result, pageErrors: run.pageErrors };
+  };
 
   it('cross-origin isolated: workers: 2 trains (LM, PPO) and generates as workers: 1 does, without leaks; a worker that throws, exits or cannot load is a WorkerError', async () => {
     const { r, pageErrors } = await runPage(isolated!.url);
