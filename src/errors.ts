@@ -146,12 +146,12 @@ export class NonFiniteError extends RlhfError {
 }
 
 /** Why a worker thread of a data-parallel trainer failed: see {@link WorkerError}. */
-export type WorkerFailure = 'error' | 'exit' | 'drift';
+export type WorkerFailure = 'error' | 'exit' | 'drift' | 'timeout';
 
 /**
  * A worker thread of a data-parallel trainer failed: it threw (`'error'`, with its stack), died
- * (`'exit'`), or its weights no longer match the main thread's (`'drift'`, found by the `checkReplicas`
- * debug option). The step it happened in was not applied anywhere; the worker pool is shut down and a
+ * (`'exit'`), did not start in time (`'timeout'`), or its weights no longer match the main thread's
+ * (`'drift'`, found by the `checkReplicas` debug option). The step it happened in was not applied anywhere; the worker pool is shut down and a
  * later step starts a fresh one from the main thread's weights.
  */
 export class WorkerError extends RlhfError {
@@ -165,7 +165,8 @@ export class WorkerError extends RlhfError {
     /** The stack of the error inside the worker, when it threw. */
     readonly workerStack?: string,
   ) {
-    super(`worker ${worker} ${failure === 'error' ? 'threw' : failure === 'exit' ? 'died' : 'drifted'}: ${detail.length > 500 ? `${detail.slice(0, 497)}...` : detail}`);
+    const what = { error: 'threw', exit: 'died', drift: 'drifted', timeout: 'timed out' }[failure];
+    super(`worker ${worker} ${what}: ${detail.length > 500 ? `${detail.slice(0, 497)}...` : detail}`);
     if (workerStack !== undefined) this.stack = `${this.name}: ${this.message}\n--- in the worker ---\n${workerStack}`;
   }
 }

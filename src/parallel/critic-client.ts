@@ -62,7 +62,7 @@ export class CriticWorker {
       state: this.o.opt.exportState(this.o.first),
     });
     try {
-      await h.expect('ready');
+      await h.ready();
     } catch (e) {
       await h.terminate();
       throw e;

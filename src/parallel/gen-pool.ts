@@ -47,7 +47,7 @@ export class GenerationPool {
     const hs: Handle[] = [];
     try {
       for (let i = 1; i <= workers; i++) hs.push(await spawnWorker<ToGen, FromGen>('gen', i, { backend, policy: bytes, index: i }));
-      await Promise.all(hs.map((h) => h.expect('ready')));
+      await Promise.all(hs.map((h) => h.ready()));
     } catch (e) {
       await Promise.all(hs.map((h) => h.terminate()));
       throw e;

@@ -10,6 +10,12 @@ import { WorkerError } from '../errors';
 import type { Channel } from './channel';
 import type { FromWorker, ToWorker } from './protocol';
 
+/**
+ * How long a worker may take from its start to its `ready` message (loading its bundle and the wasm
+ * binaries, building its replica) before it counts as failed: 2 minutes.
+ */
+export const WORKER_START_TIMEOUT_MS = 120_000;
+
 /** A message a worker sends: typed, with an error variant and optionally the generation it answers. */
 export type WorkerReply = { type: string; gen?: number } | { type: 'error'; name: string; message: string; stack: string };
 
@@ -59,6 +65,19 @@ export class WorkerHandle<In = ToWorker, Out extends WorkerReply = FromWorker> {
       this.waiting = undefined;
       this.worker.unref();
     });
+  }
+
+  /**
+   * Resolves when the worker reports `ready`. A worker that fails first rejects with its failure; one
+   * silent for `timeoutMs` fails with a {@link WorkerError} (`'timeout'`) instead of hanging the caller.
+   */
+  async ready(timeoutMs = WORKER_START_TIMEOUT_MS): Promise<void> {
+    const timer = setTimeout(() => this.fail(new WorkerError(this.index, 'timeout', `no ready message within ${timeoutMs / 1000} s of starting`)), timeoutMs);
+    try {
+      await this.expect('ready' as Out['type']);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Ends the worker. */

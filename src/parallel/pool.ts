@@ -124,7 +124,7 @@ export class ReplicaPool {
       for (let i = 1; i < this.o.replicas; i++) {
         handles.push(await spawnWorker<ToWorker, FromWorker>('replica', i, { shared, index: i, replicas: this.o.replicas, params: this.params, backend, modelKind, config, optimizer, state }));
       }
-      await Promise.all(handles.map((h) => h.expect('ready')));
+      await Promise.all(handles.map((h) => h.ready()));
     } catch (e) {
       await Promise.all(handles.map((h) => h.terminate()));
       throw e;
