@@ -98,8 +98,8 @@ async function nodeChannel(data: WorkerStart): Promise<Channel> {
   };
 }
 
-function webChannel(w: WebWorkerLike, data: WorkerStart): Channel {
-  const channel: Channel = {
+function webChannel(w: WebWorkerLike): Channel {
+  return {
     post: (m, transfer) => w.postMessage(m, transfer as unknown[] | undefined),
     listen: (on) => {
       w.addEventListener('message', (e) => {
@@ -118,7 +118,6 @@ function webChannel(w: WebWorkerLike, data: WorkerStart): Channel {
     unref: () => undefined,
     terminate: async () => w.terminate(),
   };
-  return channel;
 }
 
 /**
@@ -138,7 +137,7 @@ export async function spawnWorker<I, O extends WorkerReply>(kind: WorkerKind, in
   } catch (e) {
     throw new WorkerError(index, 'error', `the worker factory threw: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const handle = new WorkerHandle<I, O>(index, webChannel(w, start));
+  const handle = new WorkerHandle<I, O>(index, webChannel(w));
   w.postMessage(start);
   return handle;
 }

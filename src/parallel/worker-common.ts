@@ -8,7 +8,7 @@ import { tf } from '../tf';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from '../backends/wasm-kernels';
-import { prepareSimdKernels, setSimdKernels } from '../backends/wasm-simd';
+import { prepareSimdKernels, setSimdKernels, simdKernels } from '../backends/wasm-simd';
 import { internals } from '../backends/wasm-heap';
 import type { BackendSetup, HostPort } from './port';
 import type { WorkerMemory } from './protocol';
@@ -29,7 +29,10 @@ export async function startWorkerBackend(name: 'wasm' | 'cpu', who: string, setu
   }
   if (!(await tf.setBackend(name))) throw new Error(`${who}: backend ${name} failed to start`);
   await tf.ready();
-  if (name === 'wasm') await prepareSimdKernels(internals(tf.backend()));
+  if (name !== 'wasm') return;
+  await prepareSimdKernels(internals(tf.backend()));
+  // Replicas must round alike: a worker that cannot run the kernels the main thread runs would drift.
+  if (setup.simd && simdKernels(internals(tf.backend())) === null) throw new Error(`${who}: the SIMD kernels the main thread runs cannot run here`);
 }
 
 /** This worker's live tensors, JS heap and backend bytes. */

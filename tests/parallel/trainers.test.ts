@@ -13,6 +13,7 @@ import { RewardModel } from '../../src/reward/reward-model';
 import { ConfigError } from '../../src/errors';
 import type { SFTExample } from '../../src/data/types';
 import { setupBackend } from '../helpers/backend';
+import { setSimdKernels } from '../../src/backends/wasm-simd';
 
 beforeAll(setupBackend);
 
@@ -51,6 +52,22 @@ describe('LMTrainer with workers', () => {
     expect(two.mem).toHaveLength(1);
     expectClose(two.losses, one.losses);
     expect(two.losses.at(-1)!).toBeLessThan(two.losses[0]! * 0.8);
+  });
+
+  it('workers run the SIMD kernels exactly when the main thread does: switched off, replicas still agree bit for bit', async () => {
+    setSimdKernels(false);
+    try {
+      const p = TransformerPolicy.fromPreset('tiny', tok.vocabSize, { seed: 5 });
+      const t = new LMTrainer({ policy: p, batchSize: 4, sequenceLength: 24, learningRate: 3e-3, seed: 9, workers: 2, checkReplicas: true });
+      disposers.push(() => { t.dispose(); p.dispose(); });
+      // checkReplicas compares weight checksums after every step: a worker on the SIMD kernels while the
+      // main thread runs the TypeScript ones would round differently and throw WorkerError ('drift').
+      const h = await t.train(tok.encode(text), { steps: 3 });
+      expect(h).toHaveLength(3);
+      expect(await t.workerMemory()).toHaveLength(1);
+    } finally {
+      setSimdKernels(true);
+    }
   });
 
   it('validates workers and ends the worker threads on dispose', async () => {
