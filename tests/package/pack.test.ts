@@ -1,9 +1,15 @@
 // Packs the package, installs the tarball into a fresh folder with npm, and trains from plain Node
 // through both the ESM (`import`) and CommonJS (`require`) entry points, in-process and with a worker
-// thread (the installed dist/worker.js, which is also the `tfjs-rlhf/worker` export for browsers).
+// thread (the installed dist/worker.js, which is also the `tfjs-rlhf/worker` export for browsers); then
+// bundles a page against the installed package with Vite (minified, as a user's production build) and
+// trains with a Web Worker in headless Chromium.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { build } from 'vite';
+import { launchChromium } from '../helpers/chromium';
+import { serve } from '../helpers/static-server';
+import { pageResult } from '../helpers/page-result';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -91,4 +97,27 @@ describe('the packed tarball', () => {
   it('exports the worker entry as tfjs-rlhf/worker (dist/worker.js)', () => {
     expect(JSON.parse(execFileSync(process.execPath, ['resolve.mjs'], { cwd: dir, encoding: 'utf8' }))).toMatch(/node_modules\/tfjs-rlhf\/dist\/worker\.js$/);
   });
+
+  it('bundles from the installed package with Vite (minified) and trains with a Web Worker on a cross-origin isolated page, as workers: 1 does', async () => {
+    const page = join(dir, 'page');
+    await cp(join(root, 'tests/package/consumer-page'), page, { recursive: true });
+    // Vite's defaults, plus the one setting the library asks of a user: ES-module workers.
+    await build({ root: page, configFile: false, logLevel: 'error', worker: { format: 'es' }, build: { outDir: join(page, 'dist'), emptyOutDir: true, chunkSizeWarningLimit: 8000 } });
+    const served = await serve(join(page, 'dist'), { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+    const chromium = await launchChromium();
+    try {
+      type R = { backend: string; losses: Record<string, number[]>; workers: Record<string, number>; error?: string };
+      const { result, pageErrors } = await pageResult<R>(chromium.browser, served.url, '__consumerResult', 120_000);
+      expect(result.error).toBeUndefined();
+      expect(pageErrors).toEqual([]);
+      expect(result.backend).toBe('wasm');
+      expect(result.workers).toEqual({ 1: 0, 2: 1 });
+      const [one, two] = [result.losses[1] as number[], result.losses[2] as number[]];
+      expect(two).toHaveLength(4);
+      two.forEach((x, i) => expect(Math.abs(x - (one[i] as number)) / Math.abs(one[i] as number)).toBeLessThan(1e-5));
+    } finally {
+      await chromium.close();
+      await served.close();
+    }
+  }, 180_000);
 });
