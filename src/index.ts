@@ -106,7 +106,8 @@ export type {
 } from './sft/index';
 
 // Reward modelling
-export { RewardModel, lastTokenIndex } from './reward/reward-model';
+export { RewardModel } from './reward/reward-model';
+export { lastTokenIndex } from './models/batch';
 export type { RewardModelOptions, RewardNormalization, ScoreConversationsOptions } from './reward/reward-model';
 export { RewardTrainer } from './reward/reward-trainer';
 export type { RewardStats, RewardStepStats, RewardTrainOptions } from './reward/reward-trainer';

@@ -140,3 +140,17 @@ export function attentionBias(keyMask: Int32Array, batch: number, tq: number, tk
   }
   return bias;
 }
+
+/** Index of the last real token of each row, `-1` for an all-pad row. */
+export function lastTokenIndex(batch: PaddedBatch): Int32Array {
+  const out = new Int32Array(batch.batch).fill(-1);
+  for (let b = 0; b < batch.batch; b++) {
+    for (let t = batch.length - 1; t >= 0; t--) {
+      if (batch.mask[b * batch.length + t] === 1) {
+        out[b] = t;
+        break;
+      }
+    }
+  }
+  return out;
+}

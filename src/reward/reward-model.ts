@@ -12,7 +12,7 @@ import { Rng } from '../ops/random';
 import { Transformer } from '../models/transformer';
 import { decodeWeights, encodeWeights } from '../models/checkpoint';
 import { resolveConfig, type ResolvedTransformerConfig, type TransformerConfig } from '../models/config';
-import { checkPromptResponseRows, promptResponseBatch, type PaddedBatch } from '../models/batch';
+import { checkPromptResponseRows, lastTokenIndex, promptResponseBatch, type PaddedBatch } from '../models/batch';
 import { matmul2d } from '../models/layers';
 import { loadWeightsFile, modelFiles, type ModelFile } from '../models/files';
 import { writeDirAtomic, type CheckpointFiles } from '../io/atomic-dir';
@@ -50,20 +50,6 @@ export interface RewardNormalization {
 
 function headShapes(c: ResolvedTransformerConfig): [string, number[]][] {
   return [[HEAD_W, [1, c.dModel]], [HEAD_B, [1]]];
-}
-
-/** Index of the last real token of each row, `-1` for an all-pad row. */
-export function lastTokenIndex(batch: PaddedBatch): Int32Array {
-  const out = new Int32Array(batch.batch).fill(-1);
-  for (let b = 0; b < batch.batch; b++) {
-    for (let t = batch.length - 1; t >= 0; t--) {
-      if (batch.mask[b * batch.length + t] === 1) {
-        out[b] = t;
-        break;
-      }
-    }
-  }
-  return out;
 }
 
 /** A transformer trunk with a scalar head: reward model, or value model when read at every token. */
