@@ -5,7 +5,7 @@
  * cross-origin isolated (the pool's shared memory needs `SharedArrayBuffer`).
  * @module
  */
-import { ConfigError, WorkerError } from '../errors';
+import { ConfigError, RlhfError, WorkerError } from '../errors';
 import { isNode } from '../backends/use-backend';
 import { wasmPathsForWorkers } from '../backends/wasm-paths';
 import { simdKernels } from '../backends/wasm-simd';
@@ -121,16 +121,19 @@ function webChannel(w: WebWorkerLike): Channel {
 }
 
 /**
- * Starts a worker of `kind` numbered `index` (in errors) with init message `data`. In a browser the
+ * Starts a worker of `kind` numbered `index` (in errors) with init message `data`, on the main thread's
+ * backend (wasm or cpu: the callers resolved their worker count with that check). In a browser the
  * caller has checked {@link browserWorkersMissing}; a factory that throws gives a {@link WorkerError}.
  * @internal
  */
 export async function spawnWorker<I, O extends WorkerReply>(kind: WorkerKind, index: number, data: unknown): Promise<WorkerHandle<I, O>> {
-  const simd = tf.getBackend() === 'wasm' && simdKernels(internals(tf.backend())) !== null;
-  if (isNode()) return new WorkerHandle<I, O>(index, await nodeChannel({ kind, data, simd }));
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') throw new RlhfError(`internal: workers need the wasm or cpu backend, not ${backend}`);
+  const simd = backend === 'wasm' && simdKernels(internals(tf.backend())) !== null;
+  if (isNode()) return new WorkerHandle<I, O>(index, await nodeChannel({ kind, data, backend, simd }));
   const f = factory;
   if (f === undefined) throw new WorkerError(index, 'error', 'no worker factory is set (see setWorkerFactory)');
-  const start: WorkerStart = { kind, data, simd, wasmPaths: wasmPathsForWorkers() };
+  const start: WorkerStart = { kind, data, backend, simd, wasmPaths: wasmPathsForWorkers() };
   let w: WebWorkerLike;
   try {
     w = f();

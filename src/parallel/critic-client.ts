@@ -53,11 +53,9 @@ export class CriticWorker {
 
   private async start(): Promise<Handle> {
     if (this.handle !== undefined) return this.handle;
-    const backend = tf.getBackend();
-    if (backend !== 'wasm' && backend !== 'cpu') throw new RlhfError(`internal: the critic worker needs wasm or cpu, not ${backend}`);
     const t0 = performance.now();
     const h = await spawnWorker<ToCritic, FromCritic>('critic', 1, {
-      backend, critic: this.o.critic.toSafetensors(), ...(this.o.reward && { reward: this.o.reward.toSafetensors() }),
+      critic: this.o.critic.toSafetensors(), ...(this.o.reward && { reward: this.o.reward.toSafetensors() }),
       optimizer: { ...this.o.optimizer, decayFlags: this.o.opt.decayFlags.slice(this.o.first) },
       state: this.o.opt.exportState(this.o.first),
     });

@@ -27,8 +27,6 @@ export interface CriticOptimizerOptions {
 
 /** What the worker is started with (its `workerData`). */
 export interface CriticInit {
-  /** The backend to start (the main thread's). */
-  backend: 'wasm' | 'cpu';
   /** The critic, as `RewardModel.toSafetensors()` bytes. */
   critic: Uint8Array;
   /** The reward model, as `RewardModel.toSafetensors()` bytes; absent for a reward function. */

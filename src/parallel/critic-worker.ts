@@ -112,7 +112,7 @@ class CriticReplica {
 }
 
 async function startCritic(port: HostPort, init: CriticInit, setup: BackendSetup): Promise<CriticReplica> {
-  await startWorkerBackend(init.backend, 'critic worker', setup);
+  await startWorkerBackend('critic worker', setup);
   const critic = RewardModel.fromSafetensors(init.critic, undefined, 'critic');
   const reward = init.reward === undefined ? undefined : RewardModel.fromSafetensors(init.reward, undefined, 'reward model');
   const { decayFlags, ...options } = init.optimizer;

@@ -8,8 +8,7 @@
  * @internal
  * @module
  */
-import { tf } from '../tf';
-import { RlhfError, WorkerError } from '../errors';
+import { WorkerError } from '../errors';
 import type { Rng } from '../ops/random';
 import type { TransformerPolicy } from '../models/policy';
 import { generateTokens } from '../models/decode';
@@ -41,12 +40,10 @@ export class GenerationPool {
   constructor(private readonly policy: TransformerPolicy) {}
 
   private async start(workers: number): Promise<Handle[]> {
-    const backend = tf.getBackend();
-    if (backend !== 'wasm' && backend !== 'cpu') throw new RlhfError(`internal: generation workers need wasm or cpu, not ${backend}`);
     const bytes = this.policy.toSafetensors();
     const hs: Handle[] = [];
     try {
-      for (let i = 1; i <= workers; i++) hs.push(await spawnWorker<ToGen, FromGen>('gen', i, { backend, policy: bytes, index: i }));
+      for (let i = 1; i <= workers; i++) hs.push(await spawnWorker<ToGen, FromGen>('gen', i, { policy: bytes, index: i }));
       await Promise.all(hs.map((h) => h.ready()));
     } catch (e) {
       await Promise.all(hs.map((h) => h.terminate()));

@@ -10,8 +10,6 @@ import type { WorkerMemory } from './protocol';
 
 /** What a generation worker is started with (its `workerData`). */
 export interface GenInit {
-  /** The backend to start (the main thread's). */
-  backend: 'wasm' | 'cpu';
   /** The policy, as `TransformerPolicy.toSafetensors()` bytes. */
   policy: Uint8Array;
   /** This worker's number (>= 1), for errors. */

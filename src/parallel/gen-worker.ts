@@ -51,7 +51,7 @@ export async function runGenWorker(port: HostPort, init: GenInit, setup: Backend
   };
 
   try {
-    await startWorkerBackend(init.backend, `generation worker ${init.index}`, setup);
+    await startWorkerBackend(`generation worker ${init.index}`, setup);
     const policy = TransformerPolicy.fromSafetensors(init.policy, undefined, 'policy');
     let queue = Promise.resolve(); // one message at a time, in order
     port.listen((m) => { queue = queue.then(() => handle(policy, m as ToGen)); });

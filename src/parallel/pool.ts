@@ -10,7 +10,6 @@
  * @internal
  * @module
  */
-import { tf } from '../tf';
 import { NonFiniteError, RlhfError, WorkerError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { AdamW } from '../optim/adamw';
@@ -110,8 +109,6 @@ export class ReplicaPool {
   }
 
   private async spawnAll(): Promise<WorkerHandle[]> {
-    const backend = tf.getBackend();
-    if (backend !== 'wasm' && backend !== 'cpu') throw new RlhfError(`internal: worker replicas need wasm or cpu, not ${backend}`);
     const shared = new SharedArrayBuffer(sharedBytes(this.o.replicas, this.params));
     const views = sharedViews(shared, this.o.replicas, this.params);
     const state = this.readState();
@@ -122,7 +119,7 @@ export class ReplicaPool {
     const handles: WorkerHandle[] = [];
     try {
       for (let i = 1; i < this.o.replicas; i++) {
-        handles.push(await spawnWorker<ToWorker, FromWorker>('replica', i, { shared, index: i, replicas: this.o.replicas, params: this.params, backend, modelKind, config, optimizer, state }));
+        handles.push(await spawnWorker<ToWorker, FromWorker>('replica', i, { shared, index: i, replicas: this.o.replicas, params: this.params, modelKind, config, optimizer, state }));
       }
       await Promise.all(handles.map((h) => h.ready()));
     } catch (e) {

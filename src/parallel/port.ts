@@ -15,6 +15,8 @@ export type WorkerKind = 'replica' | 'critic' | 'gen';
 
 /** How the main thread asks a worker to run its backend. */
 export interface BackendSetup {
+  /** The backend to start: the main thread's (workers run only on wasm or cpu). */
+  backend: 'wasm' | 'cpu';
   /** Absolute URLs of the wasm binaries (browsers: the main thread's, so both load the same files). */
   wasmPaths?: WasmPathsOption;
   /**

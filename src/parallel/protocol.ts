@@ -36,8 +36,6 @@ export interface WorkerInit {
   replicas: number;
   /** Scalars per gradient. */
   params: number;
-  /** The backend to start (the main thread's). */
-  backend: 'wasm' | 'cpu';
   /** What the replica is: a policy or a reward model. */
   modelKind: 'policy' | 'reward';
   /** The model's resolved config. */

@@ -18,10 +18,10 @@ import type { WorkerMemory } from './protocol';
  * The wasm backend runs single-threaded: the pool is what uses the other cores (in a cross-origin
  * isolated page tfjs would otherwise start its own threads inside every worker).
  */
-export async function startWorkerBackend(name: 'wasm' | 'cpu', who: string, setup: BackendSetup): Promise<void> {
+export async function startWorkerBackend(who: string, setup: BackendSetup): Promise<void> {
   tf.enableProdMode();
   setSimdKernels(setup.simd);
-  const { wasmPaths } = setup;
+  const { backend: name, wasmPaths } = setup;
   if (name === 'wasm') {
     registerWasmKernels();
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);

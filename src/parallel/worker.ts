@@ -45,7 +45,7 @@ function buildModel(init: WorkerInit): ReplicaModel {
 }
 
 async function startReplica(init: WorkerInit, setup: BackendSetup): Promise<Replica> {
-  await startWorkerBackend(init.backend, `replica ${init.index}`, setup);
+  await startWorkerBackend(`replica ${init.index}`, setup);
   const model = buildModel(init);
   const vars = model.kind === 'policy' ? model.policy.trainableVariables : model.model.trainableVariables;
   const { decayFlags, ...options } = init.optimizer;
